@@ -1,0 +1,1 @@
+"""synthgov: governance and retention for AI-generated content in Salesforce."""

@@ -1,0 +1,175 @@
+"""The `synthgov` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+
+def home() -> Path:
+    """Where local state lives (sandbox, lake, warehouse, lineage): SYNTHGOV_HOME or ./.synthgov."""
+    return Path(os.environ.get("SYNTHGOV_HOME", ".synthgov")).resolve()
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 0-65535 (0 picks a free one), got {value}")
+    return value
+
+
+def _page_size(text: str) -> int:
+    value = _positive(text)
+    if value > 2000:
+        raise argparse.ArgumentTypeError("page size must be at most 2000 (the Salesforce maximum)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="synthgov",
+        description="Governance and retention for AI-generated and synthetic content in Salesforce CRM data.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sandbox = sub.add_parser("sandbox", help="the Salesforce-compatible sandbox org (HTTPS on loopback)")
+    sandbox_sub = sandbox.add_subparsers(dest="sandbox_command", required=True, metavar="SUBCOMMAND")
+    serve = sandbox_sub.add_parser(
+        "serve",
+        help="serve the sandbox org until interrupted",
+        description=(
+            "Serve a Salesforce-compatible org over HTTPS. On first start it makes a CA and a server "
+            "certificate under the state dir and seeds the org; data persists across restarts. When ready "
+            "it prints one JSON line on stdout (instance_url, ca_bundle, client_id, client_secret, ...); "
+            "logs go to stderr. The control API is documented at GET /__sandbox__."
+        ),
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=0, help="port; 0 picks a free one (default 0)")
+    serve.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="where the org database, CA and certificates live (default $SYNTHGOV_HOME/sandbox)",
+    )
+    serve.add_argument(
+        "--seed",
+        choices=("demo", "empty"),
+        default="demo",
+        help="what a new org is seeded with (default demo); an existing org is kept",
+    )
+    serve.add_argument(
+        "--scale",
+        type=_positive,
+        default=1,
+        help="multiplies the demo org's authentic background, about 940 records each (default 1)",
+    )
+    serve.add_argument("--seed-value", type=int, default=42, help="random seed of the demo org (default 42)")
+    serve.add_argument(
+        "--page-size",
+        type=_page_size,
+        default=2000,
+        help="default REST query page size, 1-2000 (default 2000; clients may ask 200-2000)",
+    )
+    serve.add_argument(
+        "--api-max",
+        type=_positive,
+        default=None,
+        help="the daily API request budget the org reports and enforces (default 1000000)",
+    )
+
+    demo = sub.add_parser(
+        "demo",
+        help="run the demo: start the sandbox org and report what it holds",
+        description="Start the sandbox org with the demo data and print what it holds.",
+    )
+    demo.add_argument("--state-dir", type=Path, default=None, help="sandbox state (default $SYNTHGOV_HOME/sandbox)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "sandbox" and args.sandbox_command == "serve":
+        from synthgov.sandbox.server import serve
+
+        state_dir = args.state_dir or home() / "sandbox"
+        try:
+            serve(
+                host=args.host,
+                port=args.port,
+                state_dir=state_dir,
+                seed=args.seed,
+                scale=args.scale,
+                page_size=args.page_size,
+                seed_value=args.seed_value,
+                api_max=args.api_max,
+            )
+        except OSError as exc:
+            print(f"synthgov sandbox serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+            return 2
+        return 0
+    if args.command == "demo":
+        return run_demo(args.state_dir or home() / "sandbox")
+    return 2
+
+
+def run_demo(state_dir: Path) -> int:
+    from synthgov.sandbox.process import SandboxProcess
+
+    print(f"Starting the sandbox org (state in {state_dir}) ...", flush=True)
+    with SandboxProcess(state_dir) as org:
+        stats = org.control("GET", "stats")
+        truth = org.control("GET", "ground-truth")
+        describe = org.rest("GET", "sobjects")
+    print_demo_summary(org.ready, stats, truth, len(describe["sobjects"]))
+    return 0
+
+
+def print_demo_summary(ready: dict[str, Any], stats: dict[str, Any], truth: dict[str, Any], n_objects: int) -> None:
+    print()
+    print(f"Sandbox org: {ready['instance_url']}  (org clock {stats['now']}, {n_objects} objects in describe)")
+    print()
+    print(f"{'object':<28}{'records':>10}{'recycle bin':>13}")
+    for name, counts in sorted(stats["objects"].items()):
+        print(f"{name:<28}{counts['records']:>10}{counts['recycle_bin']:>13}")
+    labels: Counter[str] = Counter(label for case in truth["cases"] for label in case["labels"])
+    print()
+    print(f"Planted cases: {len(truth['cases'])} records with ground-truth labels")
+    for label, n in sorted(labels.items()):
+        print(f"  {label:<38}{n:>5}")
+    gap = truth["aggregates"]["lead_score_gap"]
+    if "gap" in gap:
+        print(
+            f"  lead score gap ({gap['model']}): synthetic inputs {gap['synthetic_mean']} "
+            f"vs others {gap['authentic_mean']} (n={gap['synthetic_n']}/{gap['authentic_n']})"
+        )
+    print()
+    print("How to reach it:")
+    print("  make sandbox            # serve this org in the foreground; it prints one JSON line with")
+    print("                          # instance_url, ca_bundle, client_id and client_secret")
+    print(f"  export REQUESTS_CA_BUNDLE={ready['ca_bundle']}")
+    print(f"  curl --cacert {ready['ca_bundle']} {ready['instance_url']}/__sandbox__   # control API")
+    print("  OAuth 2.0 client credentials: POST {instance_url}/services/oauth2/token")
+    print(json.dumps({"state_dir": ready["state_dir"]}))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
