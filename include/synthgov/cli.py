@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections import Counter
@@ -108,8 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "sandbox" and args.sandbox_command == "serve":
+        from synthgov.sandbox.seed import MAX_SCALE
         from synthgov.sandbox.server import serve
 
+        if args.scale > MAX_SCALE:
+            print(f"synthgov sandbox serve: --scale must be at most {MAX_SCALE}", file=sys.stderr)
+            return 2
         state_dir = args.state_dir or home() / "sandbox"
         try:
             serve(
@@ -162,13 +165,13 @@ def print_demo_summary(ready: dict[str, Any], stats: dict[str, Any], truth: dict
             f"vs others {gap['authentic_mean']} (n={gap['synthetic_n']}/{gap['authentic_n']})"
         )
     print()
-    print("How to reach it:")
-    print("  make sandbox            # serve this org in the foreground; it prints one JSON line with")
-    print("                          # instance_url, ca_bundle, client_id and client_secret")
+    print(f"The org's state (SQLite, CA, certificates) is kept in {ready['state_dir']}.")
+    print("The demo has stopped the server; to reach the org, serve it again:")
+    print("  make sandbox      # prints one JSON line: instance_url (a free port), ca_bundle, client_id,")
+    print("                    # client_secret, username, password; then serves until Ctrl-C")
     print(f"  export REQUESTS_CA_BUNDLE={ready['ca_bundle']}")
-    print(f"  curl --cacert {ready['ca_bundle']} {ready['instance_url']}/__sandbox__   # control API")
-    print("  OAuth 2.0 client credentials: POST {instance_url}/services/oauth2/token")
-    print(json.dumps({"state_dir": ready["state_dir"]}))
+    print("  curl --cacert $REQUESTS_CA_BUNDLE <instance_url>/__sandbox__          # the control API")
+    print("  OAuth 2.0 client credentials: POST <instance_url>/services/oauth2/token")
 
 
 if __name__ == "__main__":

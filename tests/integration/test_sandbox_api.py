@@ -410,6 +410,13 @@ def test_fault_lock_rows_fails_deletes_with_unable_to_lock_row(org: SandboxProce
     org.control("DELETE", "faults")
     retry = sf.restful("composite/sobjects", method="DELETE", params={"ids": ",".join(locked)})
     assert all(r["success"] for r in retry)
+    # Bulk 2.0 reports lock failures per record in failedResults.
+    more = [r["Id"] for r in sf.query("SELECT Id FROM Lead ORDER BY Id DESC LIMIT 100")["records"]]
+    org.control("POST", "faults", {"kind": "lock_rows", "fraction": 0.3})
+    result = sf.bulk2.Lead.delete(records=[{"Id": i} for i in more], wait=0)
+    assert 10 <= result[0]["numberRecordsFailed"] <= 50
+    failed = list(csv.DictReader(io.StringIO(sf.bulk2.Lead.get_failed_records(result[0]["job_id"]))))
+    assert {f["sf__Error"].split(":")[0] for f in failed} == {"UNABLE_TO_LOCK_ROW"}
 
 
 def test_fault_bulk_job_fail(org: SandboxProcess) -> None:
@@ -418,6 +425,10 @@ def test_fault_bulk_job_fail(org: SandboxProcess) -> None:
     with pytest.raises(SalesforceOperationError):
         list(sf.bulk2.Lead.query("SELECT Id FROM Lead", wait=0))
     assert len(list(sf.bulk2.Lead.query("SELECT Id FROM Lead", wait=0))) == 1
+    org.control("POST", "faults", {"kind": "bulk_job_fail"})
+    with pytest.raises(SalesforceOperationError):
+        sf.bulk2.Lead.insert(records=[{"LastName": "Never", "Company": "Failed Co"}], wait=0)
+    assert sf.query("SELECT COUNT() FROM Lead WHERE LastName = 'Never'")["totalSize"] == 0
 
 
 def test_fault_truncate_page_breaks_the_body(org: SandboxProcess) -> None:

@@ -124,7 +124,7 @@ class Sandbox:
                 used, maximum = self.store.count_call(name)
                 limit_info = f"api-usage={used}/{maximum}"
             else:
-                self.store.stats[name] += 1
+                self.store.count_stat(name)
             result = handler(ctx)
             if isinstance(result, Response):
                 response = result
@@ -296,7 +296,7 @@ class Sandbox:
 
     def _valid_id(self, obj: SObject, rid: str) -> str:
         if not ids.is_valid(rid) or rid[:3] != obj.key_prefix:
-            raise ApiError(404, "NOT_FOUND", "Provided external ID field does not exist or is not accessible: " + rid)
+            raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
         return ids.to18(rid)
 
     def _get_record(self, obj: SObject, rid: str, fields: str | None) -> dict[str, Any]:

@@ -57,6 +57,13 @@ def serve(
         log.info("seeding the %s org at scale %s (seed %s)", seed, scale, seed_value)
         summary = seed_org(store, profile=seed, scale=scale, seed=seed_value)
         log.info("seeded %s records", sum(summary["objects"].values()))
+    else:
+        log.info(
+            "serving the org already seeded in %s (%s); --seed and --scale apply to a new state dir only, "
+            "POST /__sandbox__/seed reseeds",
+            state_dir,
+            store.meta("seed"),
+        )
     creds = store.credentials()
 
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)

@@ -233,12 +233,16 @@ class Store:
     def count_call(self, endpoint: str) -> tuple[int, int]:
         """Charge one API call; REQUEST_LIMIT_EXCEEDED once the rolling budget is spent."""
         used, maximum = self.api_used(), self.api_max()
-        self.stats[endpoint] += 1
+        self.count_stat(endpoint)
         if used >= maximum:
             raise ApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
         with self._fault_lock:
             self._usage[int(self.now().timestamp() // 60)] += 1
         return used + 1, maximum
+
+    def count_stat(self, endpoint: str) -> None:
+        with self._fault_lock:
+            self.stats[endpoint] += 1
 
     def set_remaining(self, remaining: int) -> None:
         """Make the budget show `remaining` calls left (the api_limit fault)."""
@@ -661,12 +665,6 @@ class Store:
                 "INSERT OR REPLACE INTO _deleted (object, id, deleted_date, hard) VALUES (?, ?, ?, ?)",
                 (target.name, target_id, now, int(hard or not target.recycle_bin)),
             )
-
-    def hard_delete_recycled(self, obj: SObject, record_id: str) -> None:
-        """Empty one record from the Recycle Bin (the sandbox's stand-in for emptyRecycleBin)."""
-        with self._write() as c:
-            c.execute(f'DELETE FROM {quote(obj.name)} WHERE "Id" = ? AND "IsDeleted" = 1', (record_id,))
-            c.execute("UPDATE _deleted SET hard = 1 WHERE id = ?", (record_id,))
 
     # -- seeding -------------------------------------------------------------------------
 

@@ -1,0 +1,49 @@
+"""The demo path as a user runs it: `synthgov demo` on a fresh SYNTHGOV_HOME."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+LABELS = (
+    "ai_generated",
+    "untagged_ai",
+    "deepfake_media",
+    "undisclosed_ai_communication",
+    "synthetic_persona_in_pipeline",
+    "automated_decision_without_review",
+    "unapproved_ai_tool_access",
+    "unapproved_ai_package",
+    "legal_hold",
+    "retention_due",
+)
+
+
+def test_demo_starts_the_sandbox_and_reports_what_it_holds(tmp_path: Path) -> None:
+    env = {**os.environ, "SYNTHGOV_HOME": str(tmp_path / "home")}
+    done = subprocess.run(
+        [sys.executable, "-m", "synthgov.cli", "demo"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "Sandbox org: https://127.0.0.1:" in out
+    assert "Planted cases:" in out
+    for label in LABELS:
+        assert label in out
+    lead_line = next(line for line in out.splitlines() if line.startswith("Lead "))
+    assert int(lead_line.split()[1]) > 600
+    state = tmp_path / "home" / "sandbox"
+    assert (state / "org.sqlite").exists()
+    assert (state / "tls" / "ca.pem").exists()
+    assert f"REQUESTS_CA_BUNDLE={state / 'tls' / 'ca.pem'}" in out
