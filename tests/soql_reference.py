@@ -143,9 +143,19 @@ class Case:
         return m.group(1)
 
 
-def _sort_value(value: object) -> object:
+def _leaf_type(obj: SObject, path: str) -> str:
+    *rels, name = path.split(".")
+    for rel in rels:
+        obj = catalogue()[obj.relationships[rel.lower()].reference_to[0].lower()]
+    field = obj.field(name)
+    assert field is not None, path
+    return field.type
+
+
+def _sort_value(value: object, binary: bool = False) -> object:
+    # Ids sort by their bytes (they are case-sensitive keys); other text sorts case-insensitively.
     if isinstance(value, str):
-        return fold(value)
+        return value if binary else fold(value)
     if isinstance(value, bool):
         return int(value)
     return value
@@ -162,9 +172,10 @@ def reference_ids(data: Dataset, case: Case) -> list[str]:
     ]
     # Python's sort is stable, so sorting by the last key first yields the multi-key order.
     for path, descending, nulls_first in reversed(case.order):
+        binary = _leaf_type(obj, path) in ("id", "reference")
         keyed = [(v(path), v) for v in rows]
         present = [(k, v) for k, v in keyed if k is not None]
-        present.sort(key=lambda kv: _sort_value(kv[0]), reverse=descending)  # type: ignore[arg-type,return-value]
+        present.sort(key=lambda kv: _sort_value(kv[0], binary), reverse=descending)  # type: ignore[arg-type,return-value]
         missing = [v for k, v in keyed if k is None]
         ordered = [v for _, v in present]
         rows = missing + ordered if nulls_first else ordered + missing

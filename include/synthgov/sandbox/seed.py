@@ -165,7 +165,8 @@ class Plan:
         return ids.make_id(prefix, self.serials[obj])
 
     def add(self, obj: str, row: dict[str, Any]) -> dict[str, Any]:
-        row.setdefault("Id", self.new_id(obj))
+        if "Id" not in row:
+            row["Id"] = self.new_id(obj)
         self.rows.setdefault(obj, []).append(row)
         return row
 
@@ -287,7 +288,7 @@ def _users(plan: Plan) -> dict[str, str]:
     user("compliance", "Cora", "Compliance", f"compliance.officer@{ORG_DOMAIN}", "Compliance Officer")
     user("marketing", "Mina", "Marketing", f"marketing.lead@{ORG_DOMAIN}", "Head of Marketing")
     for i in range(8):
-        user(f"rep{i}", FIRST[i], LAST[i], f"rep{i + 1}@{ORG_DOMAIN}", "Account Executive")
+        user(f"rep{i}", FIRST[i], LAST[i], f"rep{i}@{ORG_DOMAIN}", "Account Executive")
     user(
         "genai_bot", "GenAI", "Outreach Bot", DEMO_POLICY["ai_integration_usernames"][0], "Integration - GenAI Outreach"
     )
@@ -1004,8 +1005,8 @@ def _audit_trail(plan: Plan, users: dict[str, str]) -> None:
         ("Installed package SynthPersona Studio", "Installed Packages"),
         ("Installed package DeepStudio Media", "Installed Packages"),
         ("Installed package Copy.ai for Salesforce", "Installed Packages"),
-        ("Permission set Synthetic_Data_Generator: assigned to user rep3@" + ORG_DOMAIN, "Manage Users"),
-        ("Permission set DeepStudio_Media_Generation: assigned to user rep4@" + ORG_DOMAIN, "Manage Users"),
+        ("Permission set Synthetic_Data_Generator: assigned to user rep2@" + ORG_DOMAIN, "Manage Users"),
+        ("Permission set DeepStudio_Media_Generation: assigned to user rep3@" + ORG_DOMAIN, "Manage Users"),
         ("Permission set Einstein_Generative_AI: assigned to user rep1@" + ORG_DOMAIN, "Manage Users"),
         ("Changed Einstein GPT settings", "Einstein Generative AI"),
     ]
