@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-
-def home() -> Path:
-    """Where local state lives (sandbox, lake, warehouse, lineage): SYNTHGOV_HOME or ./.synthgov."""
-    return Path(os.environ.get("SYNTHGOV_HOME", ".synthgov")).resolve()
+from synthgov.settings import home
 
 
 def _positive(text: str) -> int:

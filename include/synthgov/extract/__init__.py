@@ -1,0 +1,1 @@
+"""Salesforce to lake extraction: configuration, per-object extraction, media inspection, runs."""

@@ -1,0 +1,1 @@
+"""Content provenance: reading C2PA Content Credentials from the files CRM records carry."""

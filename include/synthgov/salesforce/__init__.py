@@ -1,0 +1,1 @@
+"""Talking to Salesforce: authentication, retries and the API budget."""

@@ -1,0 +1,59 @@
+"""Settings from the environment, with defaults that run on one machine (the embedded defaults).
+
+Secrets are not settings: Salesforce credentials come from an Airflow connection or the
+SYNTHGOV_SF_* variables (see `synthgov.salesforce.connection.Credentials`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A setting with a bad value: the message names the variable and what it accepts."""
+
+
+def home() -> Path:
+    """Where local state lives (sandbox, lake, warehouse, lineage): SYNTHGOV_HOME or ./.synthgov."""
+    return Path(os.environ.get("SYNTHGOV_HOME", ".synthgov")).resolve()
+
+
+def _number(name: str, default: float, *, low: float, high: float, whole: bool = False) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw) if whole else float(raw)
+    except ValueError:
+        kind = "a whole number" if whole else "a number"
+        raise SettingsError(f"{name} must be {kind}, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low:g} and {high:g}, got {raw}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    window_lag_seconds: int = 60
+    part_rows: int = 250_000
+    page_size: int = 2000
+    api_run_share: float = 0.25
+    api_total_share: float = 0.80
+    media_max_bytes: int = 50 * 1024 * 1024
+    bulk_poll_seconds: float = 1.0
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(
+            home=home(),
+            window_lag_seconds=int(_number("SYNTHGOV_WINDOW_LAG_SECONDS", 60, low=0, high=86400, whole=True)),
+            part_rows=int(_number("SYNTHGOV_PART_ROWS", 250_000, low=1000, high=10_000_000, whole=True)),
+            page_size=int(_number("SYNTHGOV_PAGE_SIZE", 2000, low=200, high=2000, whole=True)),
+            api_run_share=_number("SYNTHGOV_API_RUN_SHARE", 0.25, low=0.001, high=1),
+            api_total_share=_number("SYNTHGOV_API_TOTAL_SHARE", 0.80, low=0.001, high=1),
+            media_max_bytes=int(_number("SYNTHGOV_MEDIA_MAX_BYTES", 50 * 1024 * 1024, low=1, high=2**40, whole=True)),
+            bulk_poll_seconds=_number("SYNTHGOV_BULK_POLL_SECONDS", 1.0, low=0, high=60),
+        )

@@ -1,0 +1,255 @@
+"""Loading extractor runs from the lake (local folder and S3 on moto) into a DuckDB file."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from synthgov.lake import Lake, LocalLake, S3Lake, manifest_key, raw_part_key
+from synthgov.warehouse import Warehouse, WarehouseError, duckdb_path
+
+pytestmark = pytest.mark.integration
+
+DAY = date(2026, 11, 2)
+RUN_1 = "20261102T090000Z-aaaa"
+RUN_2 = "20261103T090000Z-bbbb"
+RUN_3 = "20261104T090000Z-cccc"
+
+
+@pytest.fixture(params=["local", "s3"])
+def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Lake:
+    if request.param == "local":
+        return LocalLake(tmp_path / "lake")
+    s3: S3Lake = request.getfixturevalue("s3_lake")
+    return s3
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Warehouse:
+    return Warehouse(tmp_path / "warehouse.duckdb")
+
+
+def _leads(ids: list[str], **extra: list[Any]) -> pa.Table:
+    created = [datetime(2026, 11, 1, 8, i % 60, tzinfo=UTC) for i in range(len(ids))]
+    columns: dict[str, Any] = {
+        "Id": pa.array(ids, pa.string()),
+        "CreatedDate": pa.array(created, pa.timestamp("us", tz="UTC")),
+        "AI_Generated__c": pa.array([i % 2 == 0 for i in range(len(ids))]),
+        "Lead_Score__c": pa.array([Decimal("50.25")] * len(ids), pa.decimal128(18, 2)),
+    }
+    columns.update({name: pa.array(values) for name, values in extra.items()})
+    return pa.table(columns)
+
+
+def _write_run(
+    lake: Lake, run_id: str, parts: list[pa.Table], obj: str = "Lead", run_date: date = DAY
+) -> dict[str, Any]:
+    """What the extractor leaves: parquet parts, then the manifest that commits the run."""
+    files = []
+    for n, table in enumerate(parts):
+        buffer = io.BytesIO()
+        pq.write_table(table, buffer)
+        data = buffer.getvalue()
+        key = raw_part_key(obj, run_date, run_id, n)
+        lake.put_bytes(key, data)
+        files.append({"key": key, "rows": table.num_rows, "sha256": hashlib.sha256(data).hexdigest()})
+    manifest = {"object": obj, "run_id": run_id, "run_date": run_date.isoformat(), "files": files}
+    lake.put_bytes(manifest_key(obj, run_date, run_id), json.dumps(manifest).encode())
+    return manifest
+
+
+def _query(warehouse: Warehouse, sql: str) -> list[tuple[Any, ...]]:
+    with duckdb.connect(str(warehouse.path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_load_run(lake: Lake, warehouse: Warehouse) -> None:
+    manifest = _write_run(lake, RUN_1, [_leads(["00Q1", "00Q2"]), _leads(["00Q3"])])
+    result = warehouse.load_run(lake, manifest)
+
+    assert (result.object, result.run_id, result.table) == ("Lead", RUN_1, "raw_salesforce.lead")
+    assert (result.rows, result.files, result.replaced_rows, result.added_columns) == (3, 2, 0, ())
+    assert warehouse.row_count("Lead") == 3
+    assert warehouse.loaded_runs("Lead") == {RUN_1}
+    rows = _query(
+        warehouse,
+        'SELECT "Id", "CreatedDate", "Lead_Score__c", _sg_run_id, _sg_loaded_at FROM raw_salesforce.lead ORDER BY 1',
+    )
+    assert [r[0] for r in rows] == ["00Q1", "00Q2", "00Q3"]
+    assert rows[0][1] == datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    assert rows[0][2] == Decimal("50.25")
+    assert {r[3] for r in rows} == {RUN_1}
+    assert {r[4] for r in rows} == {result.loaded_at}
+    types = dict(
+        _query(warehouse, "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'lead'")
+    )
+    assert types["CreatedDate"] == "TIMESTAMP WITH TIME ZONE"
+    assert types["_sg_run_id"] == "VARCHAR"
+    assert types["_sg_loaded_at"] == "TIMESTAMP"
+    (load,) = _query(warehouse, "SELECT object, run_id, rows, files FROM raw_salesforce._sg_loads")
+    assert load[:3] == ("Lead", RUN_1, 3)
+    assert [f["key"] for f in json.loads(load[3])] == [f["key"] for f in manifest["files"]]
+
+
+def test_retried_load_does_not_double_rows(lake: Lake, warehouse: Warehouse) -> None:
+    manifest = _write_run(lake, RUN_1, [_leads(["00Q1", "00Q2"])])
+    warehouse.load_run(lake, manifest)
+    again = warehouse.load_run(lake, manifest)
+    assert again.replaced_rows == 2
+    assert warehouse.row_count("Lead") == 2
+    assert _query(warehouse, "SELECT count(*) FROM raw_salesforce._sg_loads") == [(1,)]
+
+
+def test_schema_evolution(lake: Lake, warehouse: Warehouse) -> None:
+    warehouse.load_run(lake, _write_run(lake, RUN_1, [_leads(["00Q1"])]))
+    second = warehouse.load_run(
+        lake, _write_run(lake, RUN_2, [_leads(["00Q2"], Score_Model__c=["gbm-v3"]).drop_columns(["Lead_Score__c"])])
+    )
+    assert second.added_columns == ("Score_Model__c",)
+    rows = _query(warehouse, 'SELECT "Id", "Lead_Score__c", "Score_Model__c" FROM raw_salesforce.lead ORDER BY 1')
+    assert rows == [("00Q1", Decimal("50.25"), None), ("00Q2", None, "gbm-v3")]
+
+
+def test_schema_evolution_within_one_run_and_null_typed_columns(lake: Lake, warehouse: Warehouse) -> None:
+    manifest = _write_run(
+        lake,
+        RUN_1,
+        [
+            _leads(["00Q1"], Description=pa.array([None], pa.null())),
+            _leads(["00Q2"], Description=["written by a person"]),
+        ],
+    )
+    result = warehouse.load_run(lake, manifest)
+    assert result.added_columns == ("Description",)
+    assert _query(warehouse, 'SELECT "Id", "Description" FROM raw_salesforce.lead ORDER BY 1') == [
+        ("00Q1", None),
+        ("00Q2", "written by a person"),
+    ]
+
+
+def test_changed_column_type_is_refused(lake: Lake, warehouse: Warehouse) -> None:
+    warehouse.load_run(lake, _write_run(lake, RUN_1, [_leads(["00Q1"])]))
+    changed = _leads(["00Q2"]).set_column(3, "Lead_Score__c", pa.array([50.7]))
+    with pytest.raises(WarehouseError, match=r"'Lead_Score__c' .* is DOUBLE, but raw_salesforce.lead.Lead_Score__c"):
+        warehouse.load_run(lake, _write_run(lake, RUN_2, [changed]))
+    assert warehouse.loaded_runs("Lead") == {RUN_1}
+
+
+def test_sha_mismatch_loads_nothing(lake: Lake, warehouse: Warehouse) -> None:
+    manifest = _write_run(lake, RUN_1, [_leads(["00Q1"]), _leads(["00Q2"])])
+    tampered = manifest["files"][1]["key"]
+    buffer = io.BytesIO()
+    pq.write_table(_leads(["00Qevil"]), buffer)
+    lake.put_bytes(tampered, buffer.getvalue())
+
+    with pytest.raises(WarehouseError, match=rf"{lake.uri(tampered)} has SHA-256 .* but the manifest"):
+        warehouse.load_run(lake, manifest)
+    assert warehouse.row_count("Lead") == 0  # the first, intact part was rolled back with the run
+    assert warehouse.loaded_runs("Lead") == set()
+
+
+def test_missing_part_and_row_count_mismatch(lake: Lake, warehouse: Warehouse) -> None:
+    manifest = _write_run(lake, RUN_1, [_leads(["00Q1", "00Q2"])])
+    wrong_rows = json.loads(json.dumps(manifest))
+    wrong_rows["files"][0]["rows"] = 3
+    with pytest.raises(WarehouseError, match=r"holds 2 rows, but the manifest .* says 3"):
+        warehouse.load_run(lake, wrong_rows)
+    lake.delete(manifest["files"][0]["key"])
+    with pytest.raises(WarehouseError, match=r"is listed in the manifest of Lead run .* but missing"):
+        warehouse.load_run(lake, manifest)
+    assert warehouse.row_count("Lead") == 0
+
+
+@pytest.mark.parametrize(
+    ("manifest", "match"),
+    [
+        ({"object": "Lead; DROP", "run_id": RUN_1, "files": []}, "'object' must be"),
+        ({"object": "Lead", "files": []}, "'run_id' must be"),
+        ({"object": "Lead", "run_id": RUN_1}, "'files' must be a list"),
+        ({"object": "Lead", "run_id": RUN_1, "files": [{"key": "k", "rows": 1, "sha256": "x"}]}, "sha256"),
+        ({"object": "Lead", "run_id": RUN_1, "files": [{"key": "k", "rows": -1, "sha256": "0" * 64}]}, "rows"),
+    ],
+)
+def test_malformed_manifest(tmp_path: Path, warehouse: Warehouse, manifest: dict[str, Any], match: str) -> None:
+    with pytest.raises(WarehouseError, match=match):
+        warehouse.load_run(LocalLake(tmp_path / "lake"), manifest)
+
+
+def test_empty_run_is_recorded(lake: Lake, warehouse: Warehouse) -> None:
+    result = warehouse.load_run(lake, _write_run(lake, RUN_1, []))
+    assert (result.rows, result.files) == (0, 0)
+    assert warehouse.loaded_runs("Lead") == {RUN_1}
+    assert warehouse.row_count("Lead") == 0
+
+
+def test_keyword_object_names_are_quoted(lake: Lake, warehouse: Warehouse) -> None:
+    order = pa.table({"Id": ["801A"], "Status": ["Draft"]})
+    result = warehouse.load_run(lake, _write_run(lake, RUN_1, [order], obj="Order"))
+    assert result.table == "raw_salesforce.order"
+    assert warehouse.row_count("Order") == 1
+
+
+def test_load_pending_picks_only_new_runs_in_order(lake: Lake, warehouse: Warehouse) -> None:
+    assert warehouse.load_pending(lake, ["Lead", "Contact"]) == []
+    # Written out of order, and RUN_3 on a later run_date folder than RUN_2.
+    _write_run(lake, RUN_2, [_leads(["00Q2"])])
+    _write_run(lake, RUN_1, [_leads(["00Q1"])])
+    _write_run(lake, RUN_1, [pa.table({"Id": ["003A"]})], obj="Contact")
+    lake.put_bytes(raw_part_key("Lead", DAY, "20261105T090000Z-dddd", 0), b"a run still being written")
+
+    first = warehouse.load_pending(lake, ["Lead", "Contact"])
+    assert [(r.run_id, r.object) for r in first] == [(RUN_1, "Lead"), (RUN_1, "Contact"), (RUN_2, "Lead")]
+    loaded_at = dict(_query(warehouse, 'SELECT "Id", _sg_loaded_at FROM raw_salesforce.lead'))
+    assert loaded_at["00Q1"] <= loaded_at["00Q2"]
+
+    _write_run(lake, RUN_3, [_leads(["00Q3"])], run_date=date(2026, 11, 4))
+    with warehouse:
+        second = warehouse.load_pending(lake, ["Lead", "Contact"])
+        assert [(r.run_id, r.object) for r in second] == [(RUN_3, "Lead")]
+        assert warehouse.load_pending(lake, ["Lead", "Contact"]) == []
+        assert warehouse.row_count("Lead") == 3
+        assert warehouse.loaded_runs("Lead") == {RUN_1, RUN_2, RUN_3}
+
+
+def test_load_pending_refuses_a_manifest_at_the_wrong_key(lake: Lake, warehouse: Warehouse) -> None:
+    manifest = _write_run(lake, RUN_1, [_leads(["00Q1"])])
+    lake.put_bytes(manifest_key("Lead", DAY, RUN_2), json.dumps(manifest).encode())
+    with pytest.raises(
+        WarehouseError, match=rf"says object 'Lead' run '{RUN_1}', but its key says 'Lead' run '{RUN_2}'"
+    ):
+        warehouse.load_pending(lake, ["Lead"])
+
+
+def test_load_pending_refuses_unreadable_manifest(lake: Lake, warehouse: Warehouse) -> None:
+    lake.put_bytes(manifest_key("Lead", DAY, RUN_1), b"{not json")
+    with pytest.raises(WarehouseError, match="is not valid JSON"):
+        warehouse.load_pending(lake, ["Lead"])
+
+
+def test_unopenable_warehouse_file(tmp_path: Path) -> None:
+    path = tmp_path / "warehouse.duckdb"
+    path.write_bytes(b"this is not a duckdb file")
+    with pytest.raises(WarehouseError, match=rf"cannot open the DuckDB warehouse {path}"):
+        Warehouse(path).row_count("Lead")
+
+
+def test_duckdb_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SYNTHGOV_DUCKDB_PATH", raising=False)
+    monkeypatch.setenv("SYNTHGOV_HOME", "state")
+    assert duckdb_path() == tmp_path.resolve() / "state" / "warehouse.duckdb"
+    monkeypatch.setenv("SYNTHGOV_DUCKDB_PATH", "data/wh.duckdb")
+    assert duckdb_path() == tmp_path.resolve() / "data" / "wh.duckdb"
+    monkeypatch.setenv("SYNTHGOV_DUCKDB_PATH", str(tmp_path / "abs.duckdb"))
+    assert duckdb_path() == tmp_path / "abs.duckdb"
+    assert Warehouse().path == tmp_path / "abs.duckdb"
