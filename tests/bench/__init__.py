@@ -1,1 +1,1 @@
-"""Benchmarks: run with `make bench` (python -m tests.bench); not part of `make test`."""
+"""Benchmarks: `make bench` (python -m tests.bench); not part of `make test`."""

@@ -1,15 +1,26 @@
-"""Run every benchmark in tests/bench and print the figures."""
+"""Run the benchmarks in tests/bench: `python -m tests.bench [sandbox|extract] [options]` (all by default)."""
 
 from __future__ import annotations
 
 import sys
 
-from tests.bench import bench_sandbox
+from tests.bench import bench_extract, bench_sandbox
+
+BENCHES = {"sandbox": bench_sandbox.main, "extract": bench_extract.main}
 
 
-def main() -> int:
-    return bench_sandbox.main(sys.argv[1:])
+def main(argv: list[str]) -> int:
+    if argv and argv[0] in BENCHES:
+        return BENCHES[argv[0]](argv[1:])
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    for name, bench in BENCHES.items():
+        print(f"== {name}", flush=True)
+        if bench([]) != 0:
+            return 1
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -320,3 +320,20 @@ def test_unwritable_lake_fails_before_any_call(org: SandboxProcess, tmp_path: Pa
     with pytest.raises(lakes.LakeError, match=str(blocker)):
         extract_all(conn, lakes.LocalLake(blocker), config, settings)
     assert conn.budget.calls == 0
+
+
+def test_jwt_bearer_login(org: SandboxProcess) -> None:
+    key = Path(org.ready["jwt_private_key_file"]).read_text()
+    creds = Credentials(
+        instance_url=org.instance_url,
+        client_id=org.ready["client_id"],
+        jwt_private_key=key,
+        username="synthgov-integration@demo-org.sandbox",
+        ca_bundle=org.ca_bundle,
+    )
+    conn = SalesforceConnection(creds)
+    assert conn.org_now().year == 2026
+    assert conn.logins == 1
+    stranger = replace(creds, username="nobody@demo-org.sandbox")
+    with pytest.raises(SalesforceConnectionError, match="invalid_grant"):
+        SalesforceConnection(stranger).org_now()

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.etree import ElementTree
 
+from cryptography import x509
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -39,10 +40,15 @@ log = logging.getLogger("synthgov.sandbox")
 MIN_BATCH, MAX_BATCH = 200, 2000
 
 
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
 @dataclass
 class Config:
     instance_url: str
     page_size: int = 2000
+    # The connected app's certificate: JWT bearer assertions must be signed by its key.
+    jwt_cert: x509.Certificate | None = None
 
 
 @dataclass
@@ -203,10 +209,17 @@ class Sandbox:
             if user is None or not form.get("password", "").startswith(creds["password"]):
                 return _oauth_error("invalid_grant", "authentication failure")
             user_id = user
+        elif grant == JWT_BEARER:
+            user_or_error = self._jwt_user(form.get("assertion", ""), creds["client_id"])
+            if isinstance(user_or_error, Response):
+                return user_or_error
+            user_id = user_or_error
         elif grant:
             return _oauth_error("unsupported_grant_type", f"grant type not supported: {grant}")
         else:
-            return _oauth_error("invalid_request", "grant_type is required (client_credentials or password)")
+            return _oauth_error(
+                "invalid_request", "grant_type is required (client_credentials, password or jwt-bearer)"
+            )
         session = self.store.issue_session(user_id)
         return JSONResponse(
             {
@@ -218,6 +231,29 @@ class Sandbox:
                 "signature": base64.b64encode(session.token[:32].encode()).decode(),
             }
         )
+
+    def _jwt_user(self, assertion: str, client_id: str) -> str | Response:
+        """The user a JWT bearer assertion names, if the connected app's certificate signed it."""
+        import jwt
+
+        if self.config.jwt_cert is None:
+            return _oauth_error("unsupported_grant_type", "this org has no certificate for JWT bearer")
+        try:
+            claims = jwt.decode(
+                assertion,
+                self.config.jwt_cert.public_key(),  # type: ignore[arg-type]
+                algorithms=["RS256"],
+                audience=[self.config.instance_url, "https://login.salesforce.com", "https://test.salesforce.com"],
+                options={"require": ["iss", "sub", "aud", "exp"]},
+            )
+        except jwt.PyJWTError as exc:
+            return _oauth_error("invalid_grant", f"invalid assertion: {exc}")
+        if claims["iss"] != client_id:
+            return _oauth_error("invalid_client", "client identifier invalid")
+        user = self.store.user_by_username(str(claims["sub"]))
+        if user is None:
+            return _oauth_error("invalid_grant", "user hasn't approved this consumer")
+        return user
 
     def soap_login(self, ctx: Ctx) -> Response:
         try:

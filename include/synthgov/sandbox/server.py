@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from cryptography import x509
 
 from synthgov.sandbox.app import Config, build_app
 from synthgov.sandbox.store import Store
-from synthgov.sandbox.tls import ensure_tls
+from synthgov.sandbox.tls import ensure_jwt_keys, ensure_tls
 
 log = logging.getLogger("synthgov.sandbox")
 
@@ -47,6 +48,7 @@ def serve(
     state_dir = state_dir.resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
     tls = ensure_tls(state_dir / "tls")
+    jwt_files = ensure_jwt_keys(state_dir / "tls")
     store = Store(state_dir / "org.sqlite")
     if api_max is not None:
         store.set_meta("api_max", str(api_max))
@@ -72,7 +74,8 @@ def serve(
     bound_port = sock.getsockname()[1]
     display_host = f"[{host}]" if ":" in host else host
     instance_url = f"https://{display_host}:{bound_port}"
-    app = build_app(store, Config(instance_url=instance_url, page_size=page_size))
+    jwt_cert = x509.load_pem_x509_certificate(jwt_files.certificate.read_bytes())
+    app = build_app(store, Config(instance_url=instance_url, page_size=page_size, jwt_cert=jwt_cert))
     config = uvicorn.Config(
         app,
         ssl_certfile=str(tls.cert),
@@ -93,6 +96,7 @@ def serve(
         "username": store.meta("admin_username"),
         "password": creds["password"],
         "control_url": f"{instance_url}/__sandbox__",
+        "jwt_private_key_file": str(jwt_files.private_key),
         "state_dir": str(state_dir),
     }
     _Server(config, ready).run(sockets=[sock])

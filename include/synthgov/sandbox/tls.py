@@ -86,3 +86,42 @@ def ensure_tls(directory: Path) -> TlsFiles:
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return files
+
+
+@dataclass(frozen=True)
+class JwtFiles:
+    private_key: Path
+    certificate: Path
+
+
+def ensure_jwt_keys(directory: Path) -> JwtFiles:
+    """The connected app's signing key pair for OAuth 2.0 JWT bearer, as an admin would upload it.
+
+    The private key stays with the integration (clients read it from the state dir); the org
+    keeps only the certificate.
+    """
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    files = JwtFiles(directory / "jwt-client-key.pem", directory / "jwt-connected-app.crt")
+    if files.private_key.exists() and files.certificate.exists():
+        return files
+    directory.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "synthgov sandbox connected app")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=3650))
+        .sign(key, hashes.SHA256())
+    )
+    files.certificate.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    files.private_key.touch(mode=0o600)
+    files.private_key.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return files
