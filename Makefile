@@ -10,13 +10,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 export SYNTHGOV_HOME ?= $(CURDIR)/.synthgov
 
-.PHONY: demo test lint typecheck unit integration bench sandbox clean help
+.PHONY: demo test lint typecheck bench sandbox airflow clean help
 
 help:
 	@echo "make demo        run the demo end to end on embedded defaults"
 	@echo "make test        lint, type-check and run the test suite"
 	@echo "make bench       run the benchmarks in tests/bench (slow; not part of make test)"
 	@echo "make sandbox     serve the sandbox org in the foreground"
+	@echo "make airflow     airflow standalone on the project's DAGs, connected to the sandbox org"
 
 $(BIN)/.synced: uv.lock pyproject.toml
 	@if ! $(UV) --version >/dev/null 2>&1; then \
@@ -29,6 +30,31 @@ demo: $(BIN)/.synced
 
 sandbox: $(BIN)/.synced
 	$(BIN)/synthgov sandbox serve
+
+AIRFLOW_PORT ?= 8080
+
+# airflow standalone on dags/, with salesforce_default pointing at the sandbox org, the warehouse
+# pool created and fixed local-only credentials (admin / admin) printed. Ctrl-C stops both.
+airflow: $(BIN)/.synced
+	@set -euo pipefail; \
+	export PATH="$(CURDIR)/$(BIN):$$PATH" AIRFLOW_HOME="$(SYNTHGOV_HOME)/airflow"; \
+	export AIRFLOW__CORE__DAGS_FOLDER="$(CURDIR)/dags" AIRFLOW__CORE__LOAD_EXAMPLES=False; \
+	export AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(AIRFLOW_PORT) AIRFLOW__API__BASE_URL=http://127.0.0.1:$(AIRFLOW_PORT); \
+	export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin; \
+	export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$$AIRFLOW_HOME/passwords.json"; \
+	mkdir -p "$$AIRFLOW_HOME"; \
+	echo '{"admin": "admin"}' > "$$AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"; \
+	ready="$$AIRFLOW_HOME/sandbox.json"; : > "$$ready"; \
+	synthgov sandbox serve --state-dir "$(SYNTHGOV_HOME)/sandbox" > "$$ready" 2> "$$AIRFLOW_HOME/sandbox.log" & \
+	sandbox=$$!; trap 'kill $$sandbox 2>/dev/null || true' EXIT; \
+	until [ "$$(wc -l < "$$ready")" -ge 1 ]; do \
+		kill -0 $$sandbox 2>/dev/null || { tail -20 "$$AIRFLOW_HOME/sandbox.log"; exit 1; }; sleep 0.5; done; \
+	export AIRFLOW_CONN_SALESFORCE_DEFAULT="$$(python -c 'import json, sys; r = json.loads(open(sys.argv[1]).readline()); print(json.dumps({"conn_type": "salesforce", "extra": {k: r[k] for k in ("instance_url", "client_id", "client_secret", "ca_bundle")}}))' "$$ready")"; \
+	airflow db migrate > "$$AIRFLOW_HOME/db-migrate.log"; \
+	airflow pools set synthgov_warehouse 1 "DuckDB warehouse writers: one at a time" > /dev/null; \
+	echo "Salesforce sandbox org: $$(head -n1 "$$ready" | python -c 'import json, sys; print(json.load(sys.stdin)["instance_url"])')"; \
+	echo "Airflow UI: http://127.0.0.1:$(AIRFLOW_PORT)   user: admin   password: admin   (local only)"; \
+	airflow standalone
 
 lint: $(BIN)/.synced
 	$(BIN)/ruff check .

@@ -93,3 +93,26 @@ def s3_lake(s3_server: str, _s3_admin: Any, monkeypatch: pytest.MonkeyPatch) -> 
     _s3_admin.create_bucket(Bucket=bucket)
     _s3_admin.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     return S3Lake(bucket, prefix="synthgov", endpoint_url=s3_server)
+
+
+# ---------------------------------------------------------------------------
+# Airflow metadata DB for dag.test() (synthgov_airflow; DAG tests)
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """A ready Airflow metadata DB, once per session: dag.test() records its runs and XComs there.
+
+    The SQLite DB in the throw-away AIRFLOW_HOME made above is reset (dropped and created from the
+    ORM, about 2 s). When AIRFLOW_HOME came from the environment it is only migrated: a test run must
+    never drop a developer's own Airflow state.
+    """
+    from airflow import settings as airflow_settings
+    from airflow.utils import db
+
+    # dag.test() runs tasks itself and never checks pools, so none are created here.
+    if str(_AIRFLOW_HOME) in (airflow_settings.SQL_ALCHEMY_CONN or ""):
+        db.resetdb()
+    else:
+        db.upgradedb()

@@ -125,12 +125,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"synthgov sandbox serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
             return 2
         return 0
+    if args.command == "sandbox" and args.sandbox_command == "summary":
+        return run_summary(args.state_dir or home() / "sandbox")
     if args.command == "demo":
-        return run_demo(args.state_dir or home() / "sandbox")
+        import subprocess
+
+        # The demo drives Airflow, which this package never imports; the Airflow glue runs it.
+        return subprocess.call([sys.executable, "-m", "synthgov_airflow.demo"])
     return 2
 
 
-def run_demo(state_dir: Path) -> int:
+def run_summary(state_dir: Path) -> int:
     from synthgov.sandbox.process import SandboxProcess
 
     print(f"Starting the sandbox org (state in {state_dir}) ...", flush=True)
@@ -139,6 +144,7 @@ def run_demo(state_dir: Path) -> int:
         truth = org.control("GET", "ground-truth")
         describe = org.rest("GET", "sobjects")
     print_demo_summary(org.ready, stats, truth, len(describe["sobjects"]))
+    print_how_to_reach(org.ready)
     return 0
 
 
@@ -160,9 +166,12 @@ def print_demo_summary(ready: dict[str, Any], stats: dict[str, Any], truth: dict
             f"  lead score gap ({gap['model']}): synthetic inputs {gap['synthetic_mean']} "
             f"vs others {gap['authentic_mean']} (n={gap['synthetic_n']}/{gap['authentic_n']})"
         )
+
+
+def print_how_to_reach(ready: dict[str, Any]) -> None:
     print()
     print(f"The org's state (SQLite, CA, certificates) is kept in {ready['state_dir']}.")
-    print("The demo has stopped the server; to reach the org, serve it again:")
+    print("To reach the org, serve it:")
     print("  make sandbox      # prints one JSON line: instance_url (a free port), ca_bundle, client_id,")
     print("                    # client_secret, username, password; then serves until Ctrl-C")
     print(f"  export REQUESTS_CA_BUNDLE={ready['ca_bundle']}")

@@ -1,4 +1,4 @@
-"""The demo path as a user runs it: `synthgov demo` on a fresh SYNTHGOV_HOME."""
+"""The demo path as a user runs it: `synthgov demo` (what `make demo` runs) on a fresh SYNTHGOV_HOME."""
 
 from __future__ import annotations
 
@@ -46,4 +46,10 @@ def test_demo_starts_the_sandbox_and_reports_what_it_holds(tmp_path: Path) -> No
     state = tmp_path / "home" / "sandbox"
     assert (state / "org.sqlite").exists()
     assert (state / "tls" / "ca.pem").exists()
-    assert f"REQUESTS_CA_BUNDLE={state / 'tls' / 'ca.pem'}" in out
+    # The nightly run: every object extracted, media inspected, the warehouse loaded.
+    lead_run = next(line for line in out.splitlines() if line.startswith("Lead ") and "incremental" in line)
+    assert int(lead_run.split()[3]) == int(lead_line.split()[1]) + int(lead_line.split()[2])
+    assert "C2PA inspection: 36 media files" in out
+    assert "raw_salesforce.lead" in out
+    assert (tmp_path / "home" / "warehouse.duckdb").exists()
+    assert (tmp_path / "home" / "lake" / "raw" / "salesforce" / "Lead").is_dir()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from synthgov.cli import build_parser, main, print_demo_summary
+from synthgov.cli import build_parser, main, print_demo_summary, print_how_to_reach
 
 pytestmark = pytest.mark.unit
 
@@ -58,6 +58,7 @@ def test_demo_summary_counts_labels(capsys: pytest.CaptureFixture[str]) -> None:
         "aggregates": {"lead_score_gap": {"synthetic_n": 0, "authentic_n": 3}},
     }
     print_demo_summary(ready, stats, truth, 15)
+    print_how_to_reach(ready)
     out = capsys.readouterr().out
     assert "Planted cases: 2 records" in out
     assert "ai_generated" in out and " 2\n" in out.split("ai_generated")[1][:60]

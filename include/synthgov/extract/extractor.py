@@ -132,6 +132,7 @@ def describe_columns(conn: SalesforceConnection, spec: ObjectSpec) -> list[Colum
             ColumnSpec(f["name"], f["name"], f["type"]) for f in described["fields"] if f["type"] not in SKIPPED_TYPES
         ]
     columns = []
+    parents: dict[str, dict[str, Any]] = {}  # each parent described once, however many of its fields are read
     for path in spec.fields:
         *rels, name = path.split(".")
         fields, obj = by_name, spec.name
@@ -140,7 +141,9 @@ def describe_columns(conn: SalesforceConnection, spec: ObjectSpec) -> list[Colum
             if ref is None or len(ref.get("referenceTo") or []) != 1:
                 raise ExtractionError(f"{spec.name}: {path}: {obj} has no parent relationship {rel!r}")
             obj = ref["referenceTo"][0]
-            fields = {f["name"].lower(): f for f in _describe(conn, obj, spec.tooling)["fields"]}
+            if obj not in parents:
+                parents[obj] = {f["name"].lower(): f for f in _describe(conn, obj, spec.tooling)["fields"]}
+            fields = parents[obj]
         f = fields.get(name.lower())
         if f is None:
             raise ExtractionError(f"{spec.name}: field {path!r} does not exist on {obj} (check the extraction config)")

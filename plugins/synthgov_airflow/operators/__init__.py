@@ -1,0 +1,1 @@
+"""Operators: thin wrappers over synthgov's domain functions that report OpenLineage facets."""

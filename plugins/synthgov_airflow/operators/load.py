@@ -1,0 +1,137 @@
+"""Load the lake's extracted runs (and this run's media findings) into the warehouse, as one Airflow task."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from synthgov_airflow.operators.extract import check_optional_str
+
+if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
+    from airflow.sdk import Context
+    from openlineage.client.event_v2 import Dataset
+    from openlineage.client.facet_v2 import RunFacet
+
+    from synthgov.lake import Lake
+    from synthgov.warehouse import LoadResult
+
+# DuckDB allows one writer per file, so every task that writes the warehouse takes this one-slot pool.
+WAREHOUSE_POOL = "synthgov_warehouse"
+
+
+class WarehouseLoadOperator(BaseOperator):
+    """Append every run in the lake that the warehouse lacks to ``raw_salesforce.<object>``.
+
+    Loading is idempotent by run id, so a retried or repeated task never doubles rows, and runs
+    left behind by an earlier failed load are picked up by the next one.
+
+    :param objects: the objects to load (default: every object in the extraction config)
+    :param lake_url: the lake (default: ``SYNTHGOV_LAKE_URL``, else ``<SYNTHGOV_HOME>/lake``)
+    :param duckdb_path: the warehouse file (default: ``SYNTHGOV_DUCKDB_PATH``, else
+        ``<SYNTHGOV_HOME>/warehouse.duckdb``)
+    :param media_task_id: the upstream MediaInspectOperator whose findings manifests are loaded too
+    :param config_path: the extraction config, when ``objects`` is not given
+    """
+
+    ui_color = "#d5f5d5"
+
+    def __init__(
+        self,
+        *,
+        objects: list[str] | None = None,
+        lake_url: str | None = None,
+        duckdb_path: str | None = None,
+        media_task_id: str | None = None,
+        config_path: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("pool", WAREHOUSE_POOL)
+        super().__init__(**kwargs)
+        if objects is not None and (not objects or not all(isinstance(o, str) and o for o in objects)):
+            raise ValueError(f"{self.task_id}: objects must be a non-empty list of object names, or None for all")
+        for name, value in (("lake_url", lake_url), ("duckdb_path", duckdb_path), ("config_path", config_path)):
+            check_optional_str(self.task_id, name, value)
+        if media_task_id is not None and not media_task_id:
+            raise ValueError(f"{self.task_id}: media_task_id must name a task, or be None")
+        self.objects = objects
+        self.lake_url = lake_url
+        self.duckdb_path = duckdb_path
+        self.media_task_id = media_task_id
+        self.config_path = config_path
+        self._inputs: list[tuple[str, str]] = []
+        self._outputs: list[tuple[str, str]] = []
+
+    def execute(self, context: Context) -> list[dict[str, Any]]:
+        from synthgov.extract.config import ConfigError, load_config
+        from synthgov.extract.run import load_all
+        from synthgov.lake import open_lake
+        from synthgov.warehouse import Warehouse
+
+        objects = self.objects
+        if objects is None:
+            try:
+                config = load_config(Path(self.config_path) if self.config_path else None)
+            except ConfigError as exc:
+                raise AirflowFailException(f"{exc}; fix the extraction config") from None
+            objects = [spec.name for spec in config.objects]
+        media: list[dict[str, Any]] = []
+        if self.media_task_id:
+            # None when the inspection was skipped (API budget spent): its runs stay pending for the next run.
+            pulled = context["ti"].xcom_pull(task_ids=self.media_task_id)
+            if isinstance(pulled, dict):
+                media = list(pulled.get("manifests") or [])
+        lake = open_lake(self.lake_url)
+        warehouse = Warehouse(Path(self.duckdb_path) if self.duckdb_path else None)
+        results = load_all(lake, warehouse, objects, media)
+        self._record_lineage(lake, warehouse.path, results, media)
+        for r in results:
+            self.log.info("%s run %s: %d rows into %s", r.object, r.run_id, r.rows, r.table)
+        self.log.info("loaded %d runs, %d rows", len(results), sum(r.rows for r in results))
+        return [
+            {
+                "object": r.object,
+                "run_id": r.run_id,
+                "table": r.table,
+                "rows": r.rows,
+                "files": r.files,
+                "replaced_rows": r.replaced_rows,
+                "added_columns": list(r.added_columns),
+            }
+            for r in results
+        ]
+
+    def _record_lineage(
+        self, lake: Lake, duckdb_file: Path, results: list[LoadResult], media: list[dict[str, Any]]
+    ) -> None:
+        """Remember each loaded run's lake folder (as the extract task named it) and its table."""
+        from synthgov import lake as lakes
+
+        folders: dict[tuple[str, str], str] = {}
+        for manifest in media:
+            for part in manifest["files"]:
+                folders[(str(manifest["object"]), str(manifest["run_id"]))] = part["key"].rsplit("/", 1)[0]
+        # LoadResult names the run but not its date partition, so the folder comes from the lake's listing.
+        for obj in {r.object for r in results} - {o for o, _ in folders}:
+            for key in lake.list(lakes.object_prefix(obj)):
+                run_id = lakes.run_id_from_key(key)
+                if run_id is not None and key.endswith("/" + lakes.MANIFEST_NAME):
+                    folders[(obj, run_id)] = key.rsplit("/", 1)[0]
+        for r in results:
+            folder = folders.get((r.object, r.run_id))
+            if folder is not None:
+                self._inputs.append((lake.namespace, lake.dataset_name(folder)))
+            self._outputs.append((f"duckdb://{duckdb_file}", r.table))
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, RunFacet]:
+        """The lake run folders read and the ``raw_salesforce`` tables appended to."""
+        from airflow.providers.openlineage.extractors import OperatorLineage
+        from openlineage.client.event_v2 import Dataset
+
+        return OperatorLineage(
+            inputs=[Dataset(namespace=ns, name=name) for ns, name in dict.fromkeys(self._inputs)],
+            outputs=[Dataset(namespace=ns, name=name) for ns, name in dict.fromkeys(self._outputs)],
+        )

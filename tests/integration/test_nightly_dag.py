@@ -1,0 +1,191 @@
+"""The nightly DAG end to end with dag.test(): sandbox org → lake → DuckDB, and the lineage it reports."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import duckdb
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+from airflow.listeners import hookimpl
+from airflow.sdk import DagRunState, TaskInstanceState
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.listener import get_listener_manager
+
+from synthgov import lake as lakes
+from synthgov.extract.config import load_config
+from synthgov.sandbox.process import SandboxProcess
+from synthgov_airflow.hooks.salesforce import SynthgovSalesforceHook
+from synthgov_airflow.operators.extract import SalesforceExtractOperator
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+MEDIA_FILES = 36  # ContentVersion files the demo org seeds
+
+
+class _FinishedTasks:
+    """An Airflow listener that keeps each successful task instance: dag.test() runs copies of the
+    DAG's operators, and only these copies hold what `execute` learnt for the lineage facets."""
+
+    def __init__(self) -> None:
+        self.instances: list[Any] = []
+
+    @hookimpl
+    def on_task_instance_success(self, previous_state: Any, task_instance: Any) -> None:
+        self.instances.append(task_instance)
+
+    def of(self, task_id: str) -> list[Any]:
+        return [ti for ti in self.instances if ti.task_id == task_id]
+
+
+@pytest.fixture
+def home(org: SandboxProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """synthgov's state in a temp folder and the org as the `salesforce_default` connection."""
+    home = tmp_path / "synthgov"
+    monkeypatch.setenv("SYNTHGOV_HOME", str(home))
+    monkeypatch.setenv("SYNTHGOV_LAKE_URL", str(home / "lake"))
+    monkeypatch.setenv("SYNTHGOV_DUCKDB_PATH", str(home / "warehouse.duckdb"))
+    monkeypatch.delenv("SYNTHGOV_EXTRACT_CONFIG", raising=False)
+    # No lag, as in the extractor's tests: the sandbox's clock does not move on its own.
+    monkeypatch.setenv("SYNTHGOV_WINDOW_LAG_SECONDS", "0")
+    monkeypatch.setenv("SYNTHGOV_BULK_POLL_SECONDS", "0")
+    connection = {
+        "conn_type": "salesforce",
+        "extra": {
+            "instance_url": org.instance_url,
+            "client_id": org.ready["client_id"],
+            "client_secret": org.ready["client_secret"],
+            "ca_bundle": org.ca_bundle,
+        },
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_SALESFORCE_DEFAULT", json.dumps(connection))
+    return home
+
+
+@pytest.fixture
+def finished() -> Iterator[_FinishedTasks]:
+    listener = _FinishedTasks()
+    manager = get_listener_manager()
+    manager.add_listener(listener)  # type: ignore[no-untyped-call]
+    try:
+        yield listener
+    finally:
+        manager.pm.unregister(listener)
+
+
+def expected_rows(org: SandboxProcess) -> dict[str, int]:
+    """Live records, plus the Recycle Bin for incremental objects (read with queryAll)."""
+    counts = org.control("GET", "stats")["objects"]
+    expected = {}
+    for spec in load_config().objects:
+        count = counts[spec.name]
+        expected[spec.name] = count["records"] + (count["recycle_bin"] if spec.mode == "incremental" else 0)
+    return expected
+
+
+def test_nightly_dag_extracts_loads_and_reports_lineage(
+    org: SandboxProcess, home: Path, airflow_db: None, finished: _FinishedTasks
+) -> None:
+    bag = DagBag(dag_folder=REPO / "dags")
+    assert not bag.import_errors
+    dag = bag.dags["synthgov_nightly"]
+
+    started = time.monotonic()
+    run = dag.test()
+    print(f"dag.test() of synthgov_nightly took {time.monotonic() - started:.1f} s")
+
+    assert run.state == DagRunState.SUCCESS
+    expected = expected_rows(org)
+    lake = lakes.open_lake()
+    for name in expected:
+        manifests = [k for k in lake.list(lakes.object_prefix(name)) if k.endswith(lakes.MANIFEST_NAME)]
+        assert len(manifests) == 1, name
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        loaded = {
+            name: con.execute(f'SELECT count(*) FROM raw_salesforce."{name.lower()}"').fetchone() for name in expected
+        }
+        media = con.execute("SELECT count(*) FROM raw_salesforce.contentversion_media").fetchone()
+    assert {name: row[0] if row else None for name, row in loaded.items()} == expected
+    assert media == (MEDIA_FILES,)
+
+    # Lineage: each extract names its Salesforce object (with the extracted columns) and its lake run
+    # folder; the load reads those same folders and writes the raw tables.
+    extracts = {ti.task.object_name: ti for ti in finished.of("extract")}
+    assert set(extracts) == set(expected)
+    org_namespace = f"salesforce://{urlsplit(org.instance_url).netloc}"
+    folders = {}
+    for name, ti in extracts.items():
+        lineage = ti.task.get_openlineage_facets_on_complete(ti)
+        (source,) = lineage.inputs
+        assert (source.namespace, source.name) == (org_namespace, name)
+        columns = {f.name for f in source.facets["schema"].fields}
+        assert "Id" in columns, name
+        (output,) = lineage.outputs
+        assert output.namespace == "file"
+        assert output.name.startswith(str(home / "lake" / "raw" / "salesforce" / name / "run_date=")), output.name
+        folders[name] = output.name
+    lead_schema = extracts["Lead"].task.get_openlineage_facets_on_complete(extracts["Lead"]).inputs[0].facets["schema"]
+    assert {"IsDeleted", "SystemModstamp", "AI_Generated__c"} <= {f.name for f in lead_schema.fields}
+
+    (media_ti,) = finished.of("inspect_media")
+    media_lineage = media_ti.task.get_openlineage_facets_on_complete(media_ti)
+    assert (org_namespace, "ContentVersion") in {(d.namespace, d.name) for d in media_lineage.inputs}
+    assert folders["ContentVersion"] in {d.name for d in media_lineage.inputs}
+    (findings,) = media_lineage.outputs
+    assert "/raw/salesforce_files/ContentVersion/" in findings.name
+
+    (load_ti,) = finished.of("load")
+    load_lineage = load_ti.task.get_openlineage_facets_on_complete(load_ti)
+    assert {d.name for d in load_lineage.inputs} == set(folders.values()) | {findings.name}
+    duckdb_namespace = f"duckdb://{home / 'warehouse.duckdb'}"
+    assert {(d.namespace, d.name) for d in load_lineage.outputs} == {
+        (duckdb_namespace, f"raw_salesforce.{name.lower()}") for name in [*expected, "ContentVersion_Media"]
+    }
+
+
+def test_spent_api_budget_skips_the_extraction_and_the_run_ends_cleanly(
+    org: SandboxProcess, home: Path, airflow_db: None
+) -> None:
+    org.control("POST", "faults", {"kind": "api_limit", "remaining": 0})
+    dag = DagBag(dag_folder=REPO / "dags").dags["synthgov_nightly"]
+
+    run = dag.test()
+
+    assert run.state == DagRunState.SUCCESS
+    states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+    extracts = {state for (task_id, _), state in states.items() if task_id == "extract"}
+    assert states[("plan", -1)] == TaskInstanceState.SKIPPED
+    assert extracts == {TaskInstanceState.SKIPPED}
+    assert states[("inspect_media", -1)] == states[("load", -1)] == TaskInstanceState.SUCCESS
+    assert not lakes.open_lake().list(lakes.RAW_PREFIX)
+
+
+def test_unconfigured_object_fails_without_retry(org: SandboxProcess, home: Path) -> None:
+    operator = SalesforceExtractOperator(task_id="extract_case", object_name="Case")
+    with pytest.raises(AirflowFailException, match="no object 'Case' is configured"):
+        operator.execute({})
+
+
+def test_hook_reaches_the_org_and_names_what_is_missing(
+    org: SandboxProcess, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok, message = SynthgovSalesforceHook().test_connection()
+    assert ok, message
+    assert org.instance_url in message
+
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SALESFORCE_BROKEN",
+        json.dumps({"conn_type": "salesforce", "extra": {"instance_url": org.instance_url, "client_id": "x"}}),
+    )
+    with pytest.raises(
+        AirflowException, match=r"'salesforce_broken' has no credentials: set the extra 'client_secret'"
+    ):
+        SynthgovSalesforceHook("salesforce_broken").get_credentials()
+    ok, message = SynthgovSalesforceHook("salesforce_broken").test_connection()
+    assert not ok and "client_secret" in message
