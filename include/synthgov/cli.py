@@ -91,12 +91,35 @@ def build_parser() -> argparse.ArgumentParser:
         help="the daily API request budget the org reports and enforces (default 1000000)",
     )
 
-    demo = sub.add_parser(
-        "demo",
-        help="run the demo: start the sandbox org and report what it holds",
-        description="Start the sandbox org with the demo data and print what it holds.",
+    summary = sandbox_sub.add_parser(
+        "summary",
+        help="start the sandbox org, print what it holds and how to reach it, then stop it",
+        description="Start the sandbox org, print its objects, planted cases and how to reach it, then stop it.",
     )
-    demo.add_argument("--state-dir", type=Path, default=None, help="sandbox state (default $SYNTHGOV_HOME/sandbox)")
+    summary.add_argument("--state-dir", type=Path, default=None, help="sandbox state (default $SYNTHGOV_HOME/sandbox)")
+
+    policies = sub.add_parser("policies", help="check the policy files, or hand them to dbt")
+    policies_sub = policies.add_subparsers(dest="policies_command", required=True, metavar="SUBCOMMAND")
+    for name, text in (
+        ("check", "validate include/policies against the extraction config and the warehouse's columns"),
+        ("export", "validate, then write the dbt seeds and the mapping macro (the one step from policies to dbt)"),
+    ):
+        cmd = policies_sub.add_parser(name, help=text, description=text)
+        cmd.add_argument(
+            "--policy-dir", type=Path, default=None, help="default $SYNTHGOV_POLICY_DIR or include/policies"
+        )
+        cmd.add_argument(
+            "--no-warehouse", action="store_true", help="do not check field names against the warehouse's raw tables"
+        )
+        if name == "export":
+            cmd.add_argument("--project-dir", type=Path, default=None, help="the dbt project (default dbt_project/)")
+
+    sub.add_parser(
+        "demo",
+        help="the main job end to end: sandbox org, nightly DAG (dag.test), lake, warehouse",
+        description="Run the nightly DAG with dag.test() against the sandbox org on the embedded defaults "
+        "(what `make demo` does) and print where to look.",
+    )
     return parser
 
 
@@ -127,12 +150,54 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "sandbox" and args.sandbox_command == "summary":
         return run_summary(args.state_dir or home() / "sandbox")
+    if args.command == "policies":
+        return run_policies(args)
     if args.command == "demo":
         import subprocess
 
         # The demo drives Airflow, which this package never imports; the Airflow glue runs it.
         return subprocess.call([sys.executable, "-m", "synthgov_airflow.demo"])
     return 2
+
+
+def run_policies(args: argparse.Namespace) -> int:
+    from synthgov.extract.config import ConfigError, load_config
+    from synthgov.policies import PolicyError, export_for_dbt, load_policies
+
+    try:
+        objects = {s.name for s in load_config().objects}
+        columns = None if args.no_warehouse else _warehouse_columns()
+        policies = load_policies(args.policy_dir, known_objects=objects, known_columns=columns)
+    except (PolicyError, ConfigError) as exc:
+        print(f"synthgov policies {args.policies_command}: {exc}", file=sys.stderr)
+        return 1
+    if args.policies_command == "export":
+        for path in export_for_dbt(policies, args.project_dir):
+            print(f"wrote {path}")
+    else:
+        checked = "the extraction config" + (" and the warehouse's columns" if columns else "")
+        print(f"policies in {policies.directory} are valid (checked against {checked})")
+    return 0
+
+
+def _warehouse_columns() -> dict[str, set[str]] | None:
+    """Raw columns per extracted object, from the DuckDB warehouse if it has been loaded."""
+    import duckdb
+
+    from synthgov.extract.config import load_config
+    from synthgov.warehouse import duckdb_path
+
+    path = duckdb_path()
+    if not path.exists():
+        return None
+    with duckdb.connect(str(path), read_only=True) as con:
+        rows = con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'raw_salesforce'"
+        ).fetchall()
+    by_table: dict[str, set[str]] = {}
+    for table, column in rows:
+        by_table.setdefault(str(table), set()).add(str(column))
+    return {s.name: by_table[s.name.lower()] for s in load_config().objects if s.name.lower() in by_table} or None
 
 
 def run_summary(state_dir: Path) -> int:

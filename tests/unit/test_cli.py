@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from synthgov.cli import build_parser, main, print_demo_summary, print_how_to_reach
@@ -63,3 +65,35 @@ def test_demo_summary_counts_labels(capsys: pytest.CaptureFixture[str]) -> None:
     assert "Planted cases: 2 records" in out
     assert "ai_generated" in out and " 2\n" in out.split("ai_generated")[1][:60]
     assert "REQUESTS_CA_BUNDLE=/x/ca.pem" in out
+
+
+def test_policies_check_accepts_the_shipped_files(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["policies", "check", "--no-warehouse"]) == 0
+    assert "are valid" in capsys.readouterr().out
+
+
+def test_policies_check_reports_a_bad_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from synthgov.policies import POLICY_DIR
+
+    shutil.copytree(POLICY_DIR, tmp_path / "p")
+    retention = tmp_path / "p" / "retention.yml"
+    retention.write_text(retention.read_text().replace("days: 180", "days: -180"))
+    assert (
+        main(
+            [
+                "policies",
+                "export",
+                "--no-warehouse",
+                "--policy-dir",
+                str(tmp_path / "p"),
+                "--project-dir",
+                str(tmp_path / "dbt"),
+            ]
+        )
+        == 1
+    )
+    err = capsys.readouterr().err
+    assert f"{retention}: policies[1] ai-email-180d: days: must be" in err
+    assert not (tmp_path / "dbt").exists()  # nothing is written from a bad policy
