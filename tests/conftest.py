@@ -116,3 +116,25 @@ def airflow_db() -> None:
         db.resetdb()
     else:
         db.upgradedb()
+
+
+# ---------------------------------------------------------------------------
+# PostgreSQL: a throwaway cluster of our own (tests/postgres.py), once per session
+# ---------------------------------------------------------------------------
+
+from tests.postgres import PostgresInfo, postgres_cluster  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresInfo]:
+    """A PostgreSQL server on 127.0.0.1 with an empty ``synthgov`` database; skips when no server is installed.
+
+    The cluster lives in a fresh directory under the system temp dir rather than pytest's tmp_path, whose
+    parents are private to the invoking user: as root the server runs as the ``postgres`` OS user and must
+    reach it.
+    """
+    with (
+        tempfile.TemporaryDirectory(prefix="synthgov-pg-", ignore_cleanup_errors=True) as directory,
+        postgres_cluster(Path(directory)) as info,
+    ):
+        yield info

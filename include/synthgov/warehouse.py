@@ -1,4 +1,9 @@
-"""The warehouse loader: append the extractor's runs from the lake to DuckDB's ``raw_salesforce`` schema.
+"""The warehouse loader: append the extractor's runs from the lake to the ``raw_salesforce`` schema.
+
+Two backends share one contract and one table layout: DuckDB (the embedded default, a file) and
+PostgreSQL (``open_warehouse`` picks from ``SYNTHGOV_WAREHOUSE``). Each object has a table
+``raw_salesforce.<object lower-case>`` whose columns are the Salesforce field names (quoted, case
+kept) plus ``_sg_run_id`` and ``_sg_loaded_at``; ``raw_salesforce._sg_loads`` records every loaded run.
 
 A run is the unit of loading. The extractor writes a run's parquet parts and then its manifest (the
 manifest is the run's commit marker); the loader reads parts through the Lake interface, so S3 works
@@ -7,16 +12,20 @@ id: one transaction deletes any rows an earlier attempt of the run left, inserts
 records the run in ``raw_salesforce._sg_loads``, so a retried task never doubles rows.
 
 DuckDB allows one writer per file: open a Warehouse per task (Airflow's warehouse tasks share a
-one-slot pool) rather than holding it open.
+one-slot pool) rather than holding it open. PostgreSQL loads take a transaction-scoped advisory
+lock, so concurrent loaders queue instead of racing on the schema.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
 import re
-from collections.abc import Iterator
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,24 +35,40 @@ from typing import IO, Any, Self
 
 import duckdb
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from synthgov import settings
 from synthgov.lake import MANIFEST_NAME, Lake, LakeError, LakeNotFound, object_prefix, run_id_from_key
 
 DUCKDB_PATH_ENV = "SYNTHGOV_DUCKDB_PATH"
+WAREHOUSE_ENV = "SYNTHGOV_WAREHOUSE"
+PG_DSN_ENV = "SYNTHGOV_PG_DSN"
+# libpq keyword → variable, and the default when the variable is unset (None: libpq's own default).
+PG_PART_ENVS: dict[str, tuple[str, str | None]] = {
+    "host": ("SYNTHGOV_PG_HOST", "127.0.0.1"),
+    "port": ("SYNTHGOV_PG_PORT", "5432"),
+    "user": ("SYNTHGOV_PG_USER", None),
+    "password": ("SYNTHGOV_PG_PASSWORD", None),
+    "dbname": ("SYNTHGOV_PG_DATABASE", "synthgov"),
+}
 RAW_SCHEMA = "raw_salesforce"
 LOADS_TABLE = f"{RAW_SCHEMA}._sg_loads"
 RUN_ID_COLUMN = "_sg_run_id"
 LOADED_AT_COLUMN = "_sg_loaded_at"
 
-# Rows handed to DuckDB at a time; bounds memory to one batch of one part, not the whole run.
+# Rows handed to the database at a time; bounds memory to one batch of one part, not the whole run.
 _BATCH_ROWS = 65_536
 _HASH_CHUNK = 1024 * 1024
 _OBJECT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # Arrow's null type (a column with no values in this part) has no useful DuckDB column type.
-_NULL_TYPE = '"NULL"'
+_DUCKDB_NULL_TYPE = '"NULL"'
+# Any fixed key works; this one is "synthgov" in ASCII, unlikely to collide with another application's lock.
+_PG_LOAD_LOCK = 0x73796E7468676F76
+# A silent, unreachable host would otherwise block a task for the OS's TCP timeout (minutes).
+_PG_CONNECT_TIMEOUT_S = 10
+_PG_COPY_READ = 1024 * 1024
 
 
 class WarehouseError(Exception):
@@ -60,6 +85,41 @@ def duckdb_path() -> Path:
     if configured:
         return Path(configured).expanduser().resolve()
     return settings.home() / "warehouse.duckdb"
+
+
+def postgres_dsn() -> str:
+    """``$SYNTHGOV_PG_DSN`` (a libpq key=value string or a ``postgresql://`` URI), else one built from parts.
+
+    The parts are ``SYNTHGOV_PG_HOST`` (127.0.0.1), ``SYNTHGOV_PG_PORT`` (5432), ``SYNTHGOV_PG_USER``,
+    ``SYNTHGOV_PG_PASSWORD`` and ``SYNTHGOV_PG_DATABASE`` (synthgov); an unset user or password is
+    left to libpq (``PGUSER``, the OS user; ``PGPASSWORD``, ``~/.pgpass``).
+    """
+    from psycopg2.extensions import make_dsn
+
+    configured = os.environ.get(PG_DSN_ENV)
+    if configured:
+        return configured
+    parts: dict[str, str] = {}
+    for keyword, (name, default) in PG_PART_ENVS.items():
+        value = os.environ.get(name) or default
+        if value is not None:
+            parts[keyword] = value
+    port = parts["port"]
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise WarehouseError(f"{PG_PART_ENVS['port'][0]} must be a TCP port number, got {port!r}")
+    # make_dsn quotes values, so a password with spaces or quotes stays one value.
+    return str(make_dsn(**parts))
+
+
+def open_warehouse() -> BaseWarehouse:
+    """The warehouse the environment names: ``SYNTHGOV_WAREHOUSE=duckdb`` (default) or ``postgres``."""
+    raw = os.environ.get(WAREHOUSE_ENV, "")
+    kind = raw.strip().lower() or "duckdb"
+    if kind == "duckdb":
+        return Warehouse()
+    if kind in ("postgres", "postgresql"):
+        return PostgresWarehouse(postgres_dsn())
+    raise WarehouseError(f"{WAREHOUSE_ENV} must be 'duckdb' or 'postgres', got {raw!r}")
 
 
 @dataclass(frozen=True)
@@ -131,15 +191,268 @@ def _sql_table(obj: str) -> str:
     return f"{RAW_SCHEMA}.{_quote(obj.lower())}"
 
 
-class Warehouse:
-    """The DuckDB warehouse. Each call opens and closes the file unless used as a context manager."""
+class _Session(ABC):
+    """One open connection, and the few things the loader needs that differ between databases."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = Path(path).resolve() if path is not None else duckdb_path()
-        self._con: duckdb.DuckDBPyConnection | None = None
+    #: The driver's parameter placeholder.
+    param: str
+    #: The driver's errors, which a failed insert is reported as.
+    errors: tuple[type[Exception], ...]
+
+    @abstractmethod
+    def begin_load(self) -> None: ...
+
+    @abstractmethod
+    def commit(self) -> None: ...
+
+    @abstractmethod
+    def rollback(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; returns the rows it changed (0 for DDL)."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def columns(self, name: str) -> dict[str, tuple[str, str]]:
+        """Columns of ``raw_salesforce.<name>``: lower-case name → (name, type); empty if there is no table.
+
+        Keyed lower-case because Salesforce field names are case-insensitive: a part that spells a
+        field differently still lands in the same column, on both databases.
+        """
+
+    @abstractmethod
+    def column_types(self, schema: pa.Schema, where: str) -> dict[str, str | None]:
+        """The database type of each of a part's columns, as ``columns`` reports it; None for null-typed ones."""
+
+    @abstractmethod
+    def insert(
+        self, table: str, parquet: pq.ParquetFile, targets: dict[str, str], run_id: str, loaded_at: datetime
+    ) -> int:
+        """Append a part's ``targets`` columns (part column → table column) with the run's id and time; returns rows."""
+
+
+class _DuckDBSession(_Session):
+    param = "?"
+    errors = (duckdb.Error,)
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def begin_load(self) -> None:
+        self.con.begin()
+
+    def commit(self) -> None:
+        self.con.commit()
+
+    def rollback(self) -> None:
+        self.con.rollback()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        row = self.con.execute(sql, list(params)).fetchone()
+        return int(row[0]) if row else 0
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql, list(params)).fetchall()
+
+    def columns(self, name: str) -> dict[str, tuple[str, str]]:
+        rows = self.query(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+            [RAW_SCHEMA, name],
+        )
+        return {str(column).lower(): (str(column), str(dtype)) for column, dtype in rows}
+
+    def column_types(self, schema: pa.Schema, where: str) -> dict[str, str | None]:
+        # DuckDB's own Arrow mapping, so the types are exactly what an insert from Arrow would create.
+        types = (str(t) for t in self.con.from_arrow(schema.empty_table()).dtypes)
+        return {name: None if t == _DUCKDB_NULL_TYPE else t for name, t in zip(schema.names, types, strict=True)}
+
+    def insert(
+        self, table: str, parquet: pq.ParquetFile, targets: dict[str, str], run_id: str, loaded_at: datetime
+    ) -> int:
+        schema = parquet.schema_arrow
+        batches = pa.RecordBatchReader.from_batches(schema, parquet.iter_batches(batch_size=_BATCH_ROWS))
+        # BY NAME matches names case-insensitively, as `columns` does; null-typed columns stay out and stay NULL.
+        selected = "".join(f"{_quote(name)}, " for name in targets)
+        self.con.register("_sg_part", batches)
+        try:
+            return self.execute(
+                f"INSERT INTO {table} BY NAME SELECT {selected}?::VARCHAR AS {RUN_ID_COLUMN}, "
+                f"?::TIMESTAMP AS {LOADED_AT_COLUMN} FROM _sg_part",
+                [run_id, loaded_at],
+            )
+        finally:
+            self.con.unregister("_sg_part")
+
+
+_PG_TYPES = {
+    pa.bool_(): "boolean",
+    pa.int8(): "smallint",
+    pa.int16(): "smallint",
+    pa.int32(): "integer",
+    pa.int64(): "bigint",
+    pa.uint8(): "smallint",
+    pa.uint16(): "integer",
+    pa.uint32(): "bigint",
+    pa.float32(): "real",
+    pa.float64(): "double precision",
+    pa.date32(): "date",
+    pa.date64(): "date",
+    pa.string(): "text",
+    pa.large_string(): "text",
+}
+
+
+def _postgres_type(dtype: pa.DataType) -> str | None:
+    """The PostgreSQL type for an Arrow type, spelled as ``format_type`` reports it; None for the null type.
+
+    Raises KeyError for types without a faithful CSV round trip (binary, lists, structs, uint64).
+    """
+    if pa.types.is_null(dtype):
+        return None
+    if pa.types.is_timestamp(dtype):
+        return "timestamp with time zone" if dtype.tz else "timestamp without time zone"
+    if pa.types.is_decimal(dtype):
+        return f"numeric({dtype.precision},{dtype.scale})"
+    return _PG_TYPES[dtype]
+
+
+class _PostgresSession(_Session):
+    param = "%s"
+
+    def __init__(self, con: Any) -> None:
+        import psycopg2
+
+        self.con = con
+        self.errors = (psycopg2.Error,)
+
+    def begin_load(self) -> None:
+        self.execute("BEGIN")
+        # DDL (CREATE SCHEMA/TABLE IF NOT EXISTS, ADD COLUMN) races between concurrent loaders; queue them instead.
+        self.execute("SELECT pg_advisory_xact_lock(%s)", [_PG_LOAD_LOCK])
+
+    def commit(self) -> None:
+        self.execute("COMMIT")
+
+    def rollback(self) -> None:
+        import psycopg2
+
+        # A failing ROLLBACK means the connection is gone and the server rolled back with it; the caller
+        # re-raises the error that got us here, which says more than this one.
+        with contextlib.suppress(psycopg2.Error):
+            self.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        with self.con.cursor() as cur:
+            # No parameters: pass None, so psycopg2 leaves any % in quoted column names alone.
+            cur.execute(sql, list(params) if params else None)
+            return max(int(cur.rowcount), 0)
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.con.cursor() as cur:
+            cur.execute(sql, list(params) if params else None)
+            return [tuple(row) for row in cur.fetchall()]
+
+    def columns(self, name: str) -> dict[str, tuple[str, str]]:
+        # format_type spells types with their modifiers (numeric(18,2)), which information_schema drops.
+        rows = self.query(
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+            [RAW_SCHEMA, name],
+        )
+        return {str(column).lower(): (str(column), str(dtype)) for column, dtype in rows}
+
+    def column_types(self, schema: pa.Schema, where: str) -> dict[str, str | None]:
+        types: dict[str, str | None] = {}
+        unsupported: list[str] = []
+        for field in schema:
+            try:
+                types[field.name] = _postgres_type(field.type)
+            except KeyError:
+                unsupported.append(f"{field.name} ({field.type})")
+        if unsupported:
+            raise WarehouseError(
+                f"{where} has columns of types the PostgreSQL warehouse does not map: {', '.join(unsupported)}; "
+                "it maps booleans, integers, floats, decimals, dates, timestamps and strings"
+            )
+        return types
+
+    def insert(
+        self, table: str, parquet: pq.ParquetFile, targets: dict[str, str], run_id: str, loaded_at: datetime
+    ) -> int:
+        columns = ", ".join([*(_quote(column) for column in targets.values()), RUN_ID_COLUMN, LOADED_AT_COLUMN])
+        stream = _CsvStream(_csv_chunks(parquet, list(targets), run_id, loaded_at))
+        with self.con.cursor() as cur:
+            cur.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", stream, size=_PG_COPY_READ)
+            return int(cur.rowcount)
+
+
+def _csv_chunks(parquet: pq.ParquetFile, names: list[str], run_id: str, loaded_at: datetime) -> Iterator[bytes]:
+    """A part as CSV, one record batch at a time, with the run's id and load time appended to every row.
+
+    Arrow's CSV writer quotes every string and leaves nulls as empty unquoted fields, which is how
+    PostgreSQL's CSV format tells NULL from ''; timestamps carry their UTC offset, so the session's
+    time zone never shifts them.
+    """
+    options = pa_csv.WriteOptions(include_header=False)
+    loaded = pa.scalar(loaded_at, pa.timestamp("us"))
+    for batch in parquet.iter_batches(batch_size=_BATCH_ROWS, columns=names):
+        rows = batch.num_rows
+        full = pa.RecordBatch.from_arrays(
+            [*batch.columns, pa.repeat(pa.scalar(run_id, pa.string()), rows), pa.repeat(loaded, rows)],
+            names=[*names, RUN_ID_COLUMN, LOADED_AT_COLUMN],
+        )
+        buffer = io.BytesIO()
+        pa_csv.write_csv(full, buffer, options)
+        yield buffer.getvalue()
+
+
+class _CsvStream:
+    """The file-like object ``copy_expert`` reads from, fed by CSV chunks as it asks for more."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._chunk = b""
+        self._offset = 0
+
+    def read(self, size: int = -1) -> bytes:
+        while self._offset >= len(self._chunk):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return b""
+            self._chunk, self._offset = chunk, 0
+        # Slices of the current chunk, never a growing buffer: copying stays linear in the part's size.
+        end = len(self._chunk) if size < 0 else self._offset + size
+        out = self._chunk[self._offset : end]
+        self._offset += len(out)
+        return out
+
+
+class BaseWarehouse(ABC):
+    """The loader, on any backend. Each call opens and closes a connection unless used as a context manager."""
+
+    def __init__(self) -> None:
+        self._session: _Session | None = None
+
+    @abstractmethod
+    def _open(self) -> _Session:
+        """Connect, or raise WarehouseError saying what to check."""
 
     def __enter__(self) -> Self:
-        self._con = self._open()
+        self._session = self._open()
         return self
 
     def __exit__(
@@ -148,63 +461,56 @@ class Warehouse:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._con is not None:
-            self._con.close()
-            self._con = None
-
-    def _open(self) -> duckdb.DuckDBPyConnection:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            return duckdb.connect(str(self.path))
-        except (OSError, duckdb.Error) as exc:
-            raise WarehouseError(
-                f"cannot open the DuckDB warehouse {self.path}: {exc}; DuckDB allows one writer at a time, so "
-                f"check that no other process holds the file, or set {DUCKDB_PATH_ENV}"
-            ) from exc
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     @contextmanager
-    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The open connection, or one for the duration of this call (nested calls share it)."""
-        if self._con is not None:
-            yield self._con
+    def _connection(self) -> Iterator[_Session]:
+        """The open session, or one for the duration of this call (nested calls share it)."""
+        if self._session is not None:
+            yield self._session
             return
-        self._con = con = self._open()
+        self._session = session = self._open()
         try:
-            yield con
+            yield session
         finally:
-            con.close()
-            self._con = None
+            session.close()
+            self._session = None
 
     def load_run(self, lake: Lake, manifest: dict[str, Any]) -> LoadResult:
         """Load one run's parts into ``raw_salesforce.<object>``, replacing any earlier attempt of the run."""
         run = _parse_manifest(manifest)
         table = _sql_table(run.object)
         loaded_at = datetime.now(UTC).replace(tzinfo=None)
-        with self._connection() as con:
-            con.begin()
+        with self._connection() as s:
+            s.begin_load()
             try:
-                con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
-                con.execute(
+                s.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+                s.execute(
                     f"CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (object VARCHAR NOT NULL, run_id VARCHAR NOT NULL, "
                     "rows BIGINT NOT NULL, loaded_at TIMESTAMP NOT NULL, files VARCHAR NOT NULL, "
                     "PRIMARY KEY (object, run_id))"
                 )
                 replaced = 0
-                if _table_columns(con, run.object.lower()):
-                    replaced = _count(con.execute(f"DELETE FROM {table} WHERE {RUN_ID_COLUMN} = ?", [run.run_id]))
+                if s.columns(run.object.lower()):
+                    replaced = s.execute(f"DELETE FROM {table} WHERE {RUN_ID_COLUMN} = {s.param}", [run.run_id])
                 rows = 0
                 added: list[str] = []
                 for part in run.files:
-                    rows += _load_part(con, lake, run, part, table, loaded_at, added)
-                con.execute(f"DELETE FROM {LOADS_TABLE} WHERE object = ? AND run_id = ?", [run.object, run.run_id])
+                    rows += _load_part(s, lake, run, part, table, loaded_at, added)
+                s.execute(
+                    f"DELETE FROM {LOADS_TABLE} WHERE object = {s.param} AND run_id = {s.param}",
+                    [run.object, run.run_id],
+                )
                 files = json.dumps([{"key": p.key, "rows": p.rows, "sha256": p.sha256} for p in run.files])
-                con.execute(
-                    f"INSERT INTO {LOADS_TABLE} VALUES (?, ?, ?, ?, ?)",
+                s.execute(
+                    f"INSERT INTO {LOADS_TABLE} VALUES ({', '.join([s.param] * 5)})",
                     [run.object, run.run_id, rows, loaded_at, files],
                 )
-                con.commit()
+                s.commit()
             except BaseException:
-                con.rollback()
+                s.rollback()
                 raise
         return LoadResult(
             object=run.object,
@@ -219,18 +525,19 @@ class Warehouse:
 
     def loaded_runs(self, obj: str) -> set[str]:
         """Run ids of the object already in the warehouse."""
-        with self._connection() as con:
-            if not _table_columns(con, "_sg_loads"):
+        with self._connection() as s:
+            if not s.columns("_sg_loads"):
                 return set()
-            rows = con.execute(f"SELECT run_id FROM {LOADS_TABLE} WHERE object = ?", [obj]).fetchall()
+            rows = s.query(f"SELECT run_id FROM {LOADS_TABLE} WHERE object = {s.param}", [obj])
         return {str(row[0]) for row in rows}
 
     def row_count(self, obj: str) -> int:
         """Rows in the object's raw table (0 before its first load)."""
-        with self._connection() as con:
-            if not _table_columns(con, obj.lower()):
+        with self._connection() as s:
+            if not s.columns(obj.lower()):
                 return 0
-            return _count(con.execute(f"SELECT count(*) FROM {_sql_table(obj)}"))
+            ((count,),) = s.query(f"SELECT count(*) FROM {_sql_table(obj)}")
+            return int(count)
 
     def load_pending(self, lake: Lake, objects: list[str]) -> list[LoadResult]:
         """Load every run in the lake of these objects that the warehouse lacks, oldest run first.
@@ -258,19 +565,67 @@ class Warehouse:
             return [self.load_run(lake, manifest) for _, _, manifest in pending]
 
 
-def _count(result: duckdb.DuckDBPyConnection) -> int:
-    row = result.fetchone()
-    return int(row[0]) if row else 0
+class Warehouse(BaseWarehouse):
+    """The DuckDB warehouse (the embedded default): one file."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        super().__init__()
+        self.path = Path(path).resolve() if path is not None else duckdb_path()
+
+    def _open(self) -> _Session:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return _DuckDBSession(duckdb.connect(str(self.path)))
+        except (OSError, duckdb.Error) as exc:
+            raise WarehouseError(
+                f"cannot open the DuckDB warehouse {self.path}: {exc}; DuckDB allows one writer at a time, so "
+                f"check that no other process holds the file, or set {DUCKDB_PATH_ENV}"
+            ) from exc
 
 
-def _table_columns(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, str]:
-    """Columns of ``raw_salesforce.<name>``, lower-case (DuckDB compares names so) → type; empty if no table."""
-    rows = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-        [RAW_SCHEMA, name],
-    ).fetchall()
-    return {str(column).lower(): str(dtype) for column, dtype in rows}
+class PostgresWarehouse(BaseWarehouse):
+    """The PostgreSQL warehouse, from a libpq DSN (key=value or ``postgresql://`` URI); see ``postgres_dsn``."""
+
+    def __init__(self, dsn: str) -> None:
+        from psycopg2 import ProgrammingError
+        from psycopg2.extensions import parse_dsn
+
+        super().__init__()
+        try:
+            params: dict[str, str] = parse_dsn(dsn)
+        except ProgrammingError:
+            # libpq's message quotes the text it choked on, which may be the password: neither it nor the
+            # chained exception is shown.
+            raise WarehouseError(
+                f"the PostgreSQL DSN (from {PG_DSN_ENV} or SYNTHGOV_PG_*) is neither a libpq 'key=value ...' string "
+                "nor a 'postgresql://user@host:port/database' URI"
+            ) from None
+        self._dsn = dsn
+        self._params = params
+        self.host = params.get("host") or os.environ.get("PGHOST") or "the default Unix socket"
+        self.port = params.get("port") or os.environ.get("PGPORT") or "5432"
+        self.database = params.get("dbname") or os.environ.get("PGDATABASE") or "(the user's name)"
+        self.user = params.get("user") or os.environ.get("PGUSER") or "(the OS user)"
+
+    def _open(self) -> _Session:
+        import psycopg2
+
+        extra: dict[str, Any] = {"client_encoding": "UTF8"}
+        if "connect_timeout" not in self._params:
+            extra["connect_timeout"] = _PG_CONNECT_TIMEOUT_S
+        try:
+            con = psycopg2.connect(self._dsn, **extra)
+        except psycopg2.Error as exc:
+            reason = " ".join(str(exc).split())
+            raise WarehouseError(
+                f"cannot connect to the PostgreSQL warehouse at {self.host}:{self.port}, database {self.database!r}, "
+                f"user {self.user!r}: {reason}. Check that the server runs and listens there (listen_addresses, "
+                "port), that the database exists and that the user may log in from here (pg_hba.conf, password); "
+                f"the address comes from {PG_DSN_ENV} or SYNTHGOV_PG_HOST/PORT/USER/PASSWORD/DATABASE"
+            ) from exc
+        # Reads run on their own; a load opens its transaction explicitly, as on DuckDB.
+        con.autocommit = True
+        return _PostgresSession(con)
 
 
 def _read_manifest(lake: Lake, key: str) -> dict[str, Any]:
@@ -299,7 +654,7 @@ def _verified_sha256(f: IO[bytes], lake: Lake, run: _Manifest, part: _Part) -> N
 
 
 def _load_part(
-    con: duckdb.DuckDBPyConnection,
+    s: _Session,
     lake: Lake,
     run: _Manifest,
     part: _Part,
@@ -323,28 +678,15 @@ def _load_part(
         except (pa.ArrowException, OSError) as exc:
             raise WarehouseError(f"{lake.uri(part.key)} is not a readable parquet file: {exc}") from exc
         schema = parquet.schema_arrow
-        part_types = dict(zip(schema.names, (str(t) for t in con.from_arrow(schema.empty_table()).dtypes), strict=True))
-        reserved = [name for name in part_types if name.lower().startswith("_sg_")]
+        reserved = [name for name in schema.names if name.lower().startswith("_sg_")]
         if reserved:
             raise WarehouseError(f"{lake.uri(part.key)} has columns {reserved} in the loader's reserved _sg_ namespace")
-        _widen_table(con, run, table, part_types, part.key, added)
-        # Null-typed columns hold nothing; leaving them out keeps them NULL and keeps the type of the table's column.
-        nulls = [_quote(name) for name, dtype in part_types.items() if dtype == _NULL_TYPE]
-        exclude = f" EXCLUDE ({', '.join(nulls)})" if nulls else ""
-        batches = pa.RecordBatchReader.from_batches(schema, parquet.iter_batches(batch_size=_BATCH_ROWS))
-        con.register("_sg_part", batches)
+        part_types = s.column_types(schema, lake.uri(part.key))
+        targets = _widen_table(s, run, table, part_types, part.key, added)
         try:
-            inserted = _count(
-                con.execute(
-                    f"INSERT INTO {table} BY NAME SELECT *{exclude}, ?::VARCHAR AS {RUN_ID_COLUMN}, "
-                    f"?::TIMESTAMP AS {LOADED_AT_COLUMN} FROM _sg_part",
-                    [run.run_id, loaded_at],
-                )
-            )
-        except duckdb.Error as exc:
+            inserted = s.insert(table, parquet, targets, run.run_id, loaded_at)
+        except s.errors as exc:
             raise WarehouseError(f"cannot insert {lake.uri(part.key)} into {table}: {exc}") from exc
-        finally:
-            con.unregister("_sg_part")
     if inserted != part.rows:
         raise WarehouseError(
             f"{lake.uri(part.key)} holds {inserted} rows, but the manifest of {run.object} run {run.run_id} "
@@ -354,28 +696,34 @@ def _load_part(
 
 
 def _widen_table(
-    con: duckdb.DuckDBPyConnection, run: _Manifest, table: str, part_types: dict[str, str], key: str, added: list[str]
-) -> None:
+    s: _Session, run: _Manifest, table: str, part_types: dict[str, str | None], key: str, added: list[str]
+) -> dict[str, str]:
     """Create the table or add the part's new columns; refuse a column whose type changed.
 
-    A changed type would be cast silently by INSERT (a DOUBLE into a BIGINT column rounds), which
-    would corrupt evidence without a trace; failing makes someone decide.
+    Returns the part's typed columns → the table's columns they go to. A changed type would be
+    cast silently by the insert (a DOUBLE into a BIGINT column rounds), which would corrupt
+    evidence without a trace; failing makes someone decide.
     """
-    existing = _table_columns(con, run.object.lower())
-    typed = {name: dtype for name, dtype in part_types.items() if dtype != _NULL_TYPE}
+    existing = s.columns(run.object.lower())
+    typed = {name: dtype for name, dtype in part_types.items() if dtype is not None}
     if not existing:
         columns = [f"{_quote(name)} {dtype}" for name, dtype in typed.items()]
         columns += [f"{RUN_ID_COLUMN} VARCHAR NOT NULL", f"{LOADED_AT_COLUMN} TIMESTAMP NOT NULL"]
-        con.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
-        return
+        s.execute(f"CREATE TABLE {table} ({', '.join(columns)})")
+        return {name: name for name in typed}
+    targets: dict[str, str] = {}
     for name, dtype in typed.items():
         current = existing.get(name.lower())
         if current is None:
-            con.execute(f"ALTER TABLE {table} ADD COLUMN {_quote(name)} {dtype}")
+            s.execute(f"ALTER TABLE {table} ADD COLUMN {_quote(name)} {dtype}")
             added.append(name)
-        elif current != dtype:
+            targets[name] = name
+        elif current[1] != dtype:
             raise WarehouseError(
-                f"column {name!r} of {key!r} is {dtype}, but {table_name(run.object)}.{name} is {current}; the "
+                f"column {name!r} of {key!r} is {dtype}, but {table_name(run.object)}.{name} is {current[1]}; the "
                 "extractor's type for "
                 "this field changed. Alter the column (or rebuild the table) on purpose, then load again"
             )
+        else:
+            targets[name] = current[0]
+    return targets

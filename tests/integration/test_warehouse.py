@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 from datetime import UTC, date, datetime
@@ -17,13 +16,11 @@ import pytest
 
 from synthgov.lake import Lake, LocalLake, S3Lake, manifest_key, raw_part_key
 from synthgov.warehouse import Warehouse, WarehouseError, duckdb_path
+from tests.lake_runs import DAY, RUN_1, RUN_2, RUN_3
+from tests.lake_runs import leads as _leads
+from tests.lake_runs import write_run as _write_run
 
 pytestmark = pytest.mark.integration
-
-DAY = date(2026, 11, 2)
-RUN_1 = "20261102T090000Z-aaaa"
-RUN_2 = "20261103T090000Z-bbbb"
-RUN_3 = "20261104T090000Z-cccc"
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -37,35 +34,6 @@ def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Lake:
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Warehouse:
     return Warehouse(tmp_path / "warehouse.duckdb")
-
-
-def _leads(ids: list[str], **extra: list[Any]) -> pa.Table:
-    created = [datetime(2026, 11, 1, 8, i % 60, tzinfo=UTC) for i in range(len(ids))]
-    columns: dict[str, Any] = {
-        "Id": pa.array(ids, pa.string()),
-        "CreatedDate": pa.array(created, pa.timestamp("us", tz="UTC")),
-        "AI_Generated__c": pa.array([i % 2 == 0 for i in range(len(ids))]),
-        "Lead_Score__c": pa.array([Decimal("50.25")] * len(ids), pa.decimal128(18, 2)),
-    }
-    columns.update({name: pa.array(values) for name, values in extra.items()})
-    return pa.table(columns)
-
-
-def _write_run(
-    lake: Lake, run_id: str, parts: list[pa.Table], obj: str = "Lead", run_date: date = DAY
-) -> dict[str, Any]:
-    """What the extractor leaves: parquet parts, then the manifest that commits the run."""
-    files = []
-    for n, table in enumerate(parts):
-        buffer = io.BytesIO()
-        pq.write_table(table, buffer)
-        data = buffer.getvalue()
-        key = raw_part_key(obj, run_date, run_id, n)
-        lake.put_bytes(key, data)
-        files.append({"key": key, "rows": table.num_rows, "sha256": hashlib.sha256(data).hexdigest()})
-    manifest = {"object": obj, "run_id": run_id, "run_date": run_date.isoformat(), "files": files}
-    lake.put_bytes(manifest_key(obj, run_date, run_id), json.dumps(manifest).encode())
-    return manifest
 
 
 def _query(warehouse: Warehouse, sql: str) -> list[tuple[Any, ...]]:

@@ -13,7 +13,7 @@ from synthgov.extract.extractor import ObjectResult, extract_object, new_run_id
 from synthgov.extract.media import FINDINGS_OBJECT, MediaResult, inspect_pending
 from synthgov.salesforce.connection import ApiLimitReached, SalesforceConnection, window_end
 from synthgov.settings import Settings
-from synthgov.warehouse import LoadResult, Warehouse
+from synthgov.warehouse import BaseWarehouse, LoadResult
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def extract_all(
 
 
 def load_all(
-    lake: lakes.Lake, warehouse: Warehouse, objects: Sequence[str], media: Sequence[dict[str, Any]] = ()
+    lake: lakes.Lake, warehouse: BaseWarehouse, objects: Sequence[str], media: Sequence[dict[str, Any]] = ()
 ) -> list[LoadResult]:
     """Append every extracted run the warehouse lacks, then the media findings of this run."""
     results = warehouse.load_pending(lake, list(objects))

@@ -1,0 +1,432 @@
+"""The warehouse contract on PostgreSQL: the same runs, tables and bookkeeping as on DuckDB, loaded with COPY.
+
+Every test gets a database of its own on the session's throwaway cluster (tests/postgres.py).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psycopg2
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from synthgov.extract.config import load_config
+from synthgov.extract.media import FINDINGS_OBJECT
+from synthgov.extract.run import extract_all
+from synthgov.lake import Lake, LocalLake, raw_part_key
+from synthgov.salesforce.connection import Credentials, SalesforceConnection
+from synthgov.sandbox.process import SandboxProcess
+from synthgov.settings import Settings
+from synthgov.warehouse import (
+    BaseWarehouse,
+    PostgresWarehouse,
+    Warehouse,
+    WarehouseError,
+    open_warehouse,
+    postgres_dsn,
+)
+from tests.lake_runs import DAY, RUN_1, RUN_2, RUN_3, leads, write_run
+from tests.postgres import PostgresInfo
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def database(postgres: PostgresInfo) -> Iterator[str]:
+    """A fresh, empty database on the session's cluster; yields its DSN."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    _admin(postgres, f"CREATE DATABASE {name}")
+    try:
+        yield postgres.dsn_for(name)
+    finally:
+        _admin(postgres, f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def warehouse(database: str) -> PostgresWarehouse:
+    return PostgresWarehouse(database)
+
+
+@pytest.fixture
+def lake(tmp_path: Path) -> Lake:
+    return LocalLake(tmp_path / "lake")
+
+
+def _admin(postgres: PostgresInfo, sql: str) -> None:
+    con = psycopg2.connect(postgres.dsn_for("postgres"))
+    try:
+        con.autocommit = True  # CREATE / DROP DATABASE refuse to run in a transaction
+        with con.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        con.close()
+
+
+def _query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
+    con = psycopg2.connect(dsn)
+    try:
+        with con.cursor() as cur:
+            cur.execute(sql)
+            return [tuple(row) for row in cur.fetchall()]
+    finally:
+        con.close()
+
+
+def _types(dsn: str, table: str) -> dict[str, str]:
+    return dict(
+        _query(
+            dsn,
+            "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+            f"WHERE a.attrelid = 'raw_salesforce.{table}'::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+        )
+    )
+
+
+def test_load_run(lake: Lake, warehouse: PostgresWarehouse, database: str) -> None:
+    manifest = write_run(lake, RUN_1, [leads(["00Q1", "00Q2"]), leads(["00Q3"])])
+    result = warehouse.load_run(lake, manifest)
+
+    assert (result.object, result.run_id, result.table) == ("Lead", RUN_1, "raw_salesforce.lead")
+    assert (result.rows, result.files, result.replaced_rows, result.added_columns) == (3, 2, 0, ())
+    assert warehouse.row_count("Lead") == 3
+    assert warehouse.loaded_runs("Lead") == {RUN_1}
+    rows = _query(
+        database,
+        'SELECT "Id", "CreatedDate", "AI_Generated__c", "Lead_Score__c", _sg_run_id, _sg_loaded_at '
+        "FROM raw_salesforce.lead ORDER BY 1",
+    )
+    assert [r[0] for r in rows] == ["00Q1", "00Q2", "00Q3"]
+    assert rows[0][1] == datetime(2026, 11, 1, 8, 0, tzinfo=UTC)
+    assert [r[2] for r in rows] == [True, False, True]
+    assert rows[0][3] == Decimal("50.25")
+    assert {r[4] for r in rows} == {RUN_1}
+    assert {r[5] for r in rows} == {result.loaded_at}
+    assert _types(database, "lead") == {
+        "Id": "text",
+        "CreatedDate": "timestamp with time zone",
+        "AI_Generated__c": "boolean",
+        "Lead_Score__c": "numeric(18,2)",
+        "_sg_run_id": "character varying",
+        "_sg_loaded_at": "timestamp without time zone",
+    }
+    (load,) = _query(database, "SELECT object, run_id, rows, files FROM raw_salesforce._sg_loads")
+    assert load[:3] == ("Lead", RUN_1, 3)
+    assert [f["key"] for f in json.loads(load[3])] == [f["key"] for f in manifest["files"]]
+
+
+def test_arrow_types_round_trip_through_copy(
+    lake: Lake, warehouse: PostgresWarehouse, database: str, postgres: PostgresInfo
+) -> None:
+    # Timestamps travel with their offsets, so a session time zone other than UTC must change nothing.
+    _admin(postgres, f"ALTER DATABASE {database.rsplit('dbname=', 1)[1]} SET timezone TO 'America/New_York'")
+    berlin = timezone(timedelta(hours=1))
+    part = pa.table(
+        {
+            "Id": ["a1", "a2", "a3"],
+            "NumberOfEmployees": pa.array([1, None, -(2**62)], pa.int64()),
+            "Rating__c": pa.array([7, 8, None], pa.int32()),
+            "AnnualRevenue": pa.array([0.1 + 0.2, None, 1e300], pa.float64()),
+            "CloseDate": pa.array([date(2026, 1, 2), None, date(1999, 12, 31)], pa.date32()),
+            "SystemModstamp": pa.array(
+                [datetime(2026, 11, 2, 9, 0, 0, 123000, tzinfo=UTC), None, datetime(2026, 11, 2, 10, 0, tzinfo=berlin)],
+                pa.timestamp("ms", tz="UTC"),
+            ),
+            # Written with its offset (+0100) rather than as UTC.
+            "Berlin_Time__c": pa.array(
+                [datetime(2026, 11, 2, 10, 0, tzinfo=berlin), None, None], pa.timestamp("us", tz="+01:00")
+            ),
+            "IsDeleted": pa.array([False, True, None], pa.bool_()),
+            # Commas, quotes and newlines need CSV quoting; '' and NULL must stay apart.
+            "Description": ['said "hi", then\nleft', "", None],
+            "Name": pa.array(["Zoë 😀", "ok", "x"], pa.large_string()),
+        }
+    )
+    warehouse.load_run(lake, write_run(lake, RUN_1, [part], obj="Account"))
+
+    types = _types(database, "account")
+    assert {k: v for k, v in types.items() if not k.startswith("_sg_")} == {
+        "Id": "text",
+        "NumberOfEmployees": "bigint",
+        "Rating__c": "integer",
+        "AnnualRevenue": "double precision",
+        "CloseDate": "date",
+        "SystemModstamp": "timestamp with time zone",
+        "Berlin_Time__c": "timestamp with time zone",
+        "IsDeleted": "boolean",
+        "Description": "text",
+        "Name": "text",
+    }
+    columns = ", ".join(f'"{name}"' for name in part.column_names)
+    rows = _query(database, f"SELECT {columns} FROM raw_salesforce.account ORDER BY 1")
+    assert rows == [tuple(row.values()) for row in part.to_pylist()]
+
+
+def test_retried_load_does_not_double_rows(lake: Lake, warehouse: PostgresWarehouse, database: str) -> None:
+    manifest = write_run(lake, RUN_1, [leads(["00Q1", "00Q2"])])
+    warehouse.load_run(lake, manifest)
+    again = warehouse.load_run(lake, manifest)
+    assert again.replaced_rows == 2
+    assert warehouse.row_count("Lead") == 2
+    assert _query(database, "SELECT count(*) FROM raw_salesforce._sg_loads") == [(1,)]
+
+
+def test_schema_evolution(lake: Lake, warehouse: PostgresWarehouse, database: str) -> None:
+    warehouse.load_run(lake, write_run(lake, RUN_1, [leads(["00Q1"])]))
+    second = warehouse.load_run(
+        lake, write_run(lake, RUN_2, [leads(["00Q2"], Score_Model__c=["gbm-v3"]).drop_columns(["Lead_Score__c"])])
+    )
+    assert second.added_columns == ("Score_Model__c",)
+    rows = _query(database, 'SELECT "Id", "Lead_Score__c", "Score_Model__c" FROM raw_salesforce.lead ORDER BY 1')
+    assert rows == [("00Q1", Decimal("50.25"), None), ("00Q2", None, "gbm-v3")]
+
+
+def test_schema_evolution_within_one_run_and_null_typed_columns(
+    lake: Lake, warehouse: PostgresWarehouse, database: str
+) -> None:
+    manifest = write_run(
+        lake,
+        RUN_1,
+        [
+            leads(["00Q1"], Description=pa.array([None], pa.null())),
+            leads(["00Q2"], Description=["written by a person"]),
+        ],
+    )
+    result = warehouse.load_run(lake, manifest)
+    assert result.added_columns == ("Description",)
+    assert _query(database, 'SELECT "Id", "Description" FROM raw_salesforce.lead ORDER BY 1') == [
+        ("00Q1", None),
+        ("00Q2", "written by a person"),
+    ]
+
+
+def test_a_field_spelled_in_another_case_lands_in_its_column(
+    lake: Lake, warehouse: PostgresWarehouse, database: str
+) -> None:
+    # Salesforce field names are case-insensitive; DuckDB matches them so, and PostgreSQL must too.
+    warehouse.load_run(lake, write_run(lake, RUN_1, [leads(["00Q1"])]))
+    respelled = leads(["00Q2"]).rename_columns(["ID", "createddate", "AI_GENERATED__C", "lead_score__c"])
+    result = warehouse.load_run(lake, write_run(lake, RUN_2, [respelled]))
+    assert result.added_columns == ()
+    assert _query(database, 'SELECT "Id" FROM raw_salesforce.lead ORDER BY 1') == [("00Q1",), ("00Q2",)]
+
+
+def test_changed_column_type_is_refused(lake: Lake, warehouse: PostgresWarehouse) -> None:
+    warehouse.load_run(lake, write_run(lake, RUN_1, [leads(["00Q1"])]))
+    changed = leads(["00Q2"]).set_column(3, "Lead_Score__c", pa.array([50.7]))
+    with pytest.raises(
+        WarehouseError,
+        match=r"'Lead_Score__c' .* is double precision, but raw_salesforce.lead.Lead_Score__c is numeric\(18,2\)",
+    ):
+        warehouse.load_run(lake, write_run(lake, RUN_2, [changed]))
+    assert warehouse.loaded_runs("Lead") == {RUN_1}
+
+
+def test_unmapped_arrow_type_is_refused_by_name(lake: Lake, warehouse: PostgresWarehouse) -> None:
+    part = leads(["00Q1"], Photo__c=pa.array([b"\x89PNG"], pa.binary()))
+    with pytest.raises(WarehouseError, match=r"does not map: Photo__c \(binary\)"):
+        warehouse.load_run(lake, write_run(lake, RUN_1, [part]))
+    assert warehouse.loaded_runs("Lead") == set()
+
+
+def test_sha_mismatch_loads_nothing(lake: Lake, warehouse: PostgresWarehouse) -> None:
+    manifest = write_run(lake, RUN_1, [leads(["00Q1"]), leads(["00Q2"])])
+    tampered = manifest["files"][1]["key"]
+    buffer = io.BytesIO()
+    pq.write_table(leads(["00Qevil"]), buffer)
+    lake.put_bytes(tampered, buffer.getvalue())
+
+    with pytest.raises(WarehouseError, match=rf"{lake.uri(tampered)} has SHA-256 .* but the manifest"):
+        warehouse.load_run(lake, manifest)
+    assert warehouse.row_count("Lead") == 0  # the first, intact part was rolled back with the run
+    assert warehouse.loaded_runs("Lead") == set()
+
+
+def test_missing_part_and_row_count_mismatch(lake: Lake, warehouse: PostgresWarehouse) -> None:
+    manifest = write_run(lake, RUN_1, [leads(["00Q1", "00Q2"])])
+    wrong_rows = json.loads(json.dumps(manifest))
+    wrong_rows["files"][0]["rows"] = 3
+    with pytest.raises(WarehouseError, match=r"holds 2 rows, but the manifest .* says 3"):
+        warehouse.load_run(lake, wrong_rows)
+    lake.delete(manifest["files"][0]["key"])
+    with pytest.raises(WarehouseError, match=r"is listed in the manifest of Lead run .* but missing"):
+        warehouse.load_run(lake, manifest)
+    assert warehouse.row_count("Lead") == 0
+
+
+def test_empty_run_and_keyword_object_names(lake: Lake, warehouse: PostgresWarehouse) -> None:
+    result = warehouse.load_run(lake, write_run(lake, RUN_1, []))
+    assert (result.rows, result.files) == (0, 0)
+    assert warehouse.loaded_runs("Lead") == {RUN_1}
+    assert warehouse.row_count("Lead") == 0
+    order = pa.table({"Id": ["801A"], "Status": ["Draft"]})
+    assert warehouse.load_run(lake, write_run(lake, RUN_1, [order], obj="Order")).table == "raw_salesforce.order"
+    assert warehouse.row_count("Order") == 1
+
+
+def test_a_part_larger_than_one_batch_streams_whole(lake: Lake, warehouse: PostgresWarehouse, database: str) -> None:
+    ids = [f"00Q{i:07d}" for i in range(150_000)]  # over two of the loader's 65,536-row batches
+    result = warehouse.load_run(lake, write_run(lake, RUN_1, [leads(ids)]))
+    assert result.rows == warehouse.row_count("Lead") == len(ids)
+    assert _query(database, 'SELECT count(DISTINCT "Id"), min("Id"), max("Id") FROM raw_salesforce.lead') == [
+        (len(ids), ids[0], ids[-1])
+    ]
+
+
+def test_load_pending_picks_only_new_runs_in_order(lake: Lake, warehouse: PostgresWarehouse, database: str) -> None:
+    assert warehouse.load_pending(lake, ["Lead", "Contact"]) == []
+    # Written out of order, and RUN_3 on a later run_date folder than RUN_2.
+    write_run(lake, RUN_2, [leads(["00Q2"])])
+    write_run(lake, RUN_1, [leads(["00Q1"])])
+    write_run(lake, RUN_1, [pa.table({"Id": ["003A"]})], obj="Contact")
+    lake.put_bytes(raw_part_key("Lead", DAY, "20261105T090000Z-dddd", 0), b"a run still being written")
+
+    first = warehouse.load_pending(lake, ["Lead", "Contact"])
+    assert [(r.run_id, r.object) for r in first] == [(RUN_1, "Lead"), (RUN_1, "Contact"), (RUN_2, "Lead")]
+    loaded_at = dict(_query(database, 'SELECT "Id", _sg_loaded_at FROM raw_salesforce.lead'))
+    assert loaded_at["00Q1"] <= loaded_at["00Q2"]
+
+    write_run(lake, RUN_3, [leads(["00Q3"])], run_date=date(2026, 11, 4))
+    with warehouse:
+        second = warehouse.load_pending(lake, ["Lead", "Contact"])
+        assert [(r.run_id, r.object) for r in second] == [(RUN_3, "Lead")]
+        assert warehouse.load_pending(lake, ["Lead", "Contact"]) == []
+        assert warehouse.row_count("Lead") == 3
+        assert warehouse.loaded_runs("Lead") == {RUN_1, RUN_2, RUN_3}
+
+
+def test_concurrent_loaders_queue_instead_of_racing(lake: Lake, database: str) -> None:
+    # Without the load lock, simultaneous CREATE SCHEMA / CREATE TABLE IF NOT EXISTS fail on a unique index.
+    objects = ["Lead", "Contact", "Account", "Task", "Opportunity", "Case"]
+    manifests = [write_run(lake, RUN_1, [leads([f"{obj}1", f"{obj}2"])], obj=obj) for obj in objects]
+    with ThreadPoolExecutor(len(manifests)) as pool:
+        results = list(pool.map(lambda m: PostgresWarehouse(database).load_run(lake, m), manifests))
+    assert [r.rows for r in results] == [2] * len(objects)
+    assert _query(database, "SELECT count(*) FROM raw_salesforce._sg_loads") == [(len(objects),)]
+
+
+def test_unreachable_server_says_where_and_what_to_check(postgres: PostgresInfo) -> None:
+    with pytest.raises(WarehouseError) as failed:
+        PostgresWarehouse(f"host=127.0.0.1 port={postgres.port + 1} dbname=synthgov user=app").row_count("Lead")
+    message = str(failed.value)
+    assert (
+        f"cannot connect to the PostgreSQL warehouse at 127.0.0.1:{postgres.port + 1}, database 'synthgov'" in message
+    )
+    assert "Check that the server runs and listens there" in message
+    with pytest.raises(WarehouseError, match=r"database 'nope'.*database \"nope\" does not exist"):
+        PostgresWarehouse(postgres.dsn_for("nope")).loaded_runs("Lead")
+
+
+def test_a_malformed_dsn_is_refused_without_echoing_it() -> None:
+    with pytest.raises(WarehouseError, match=r"neither a libpq 'key=value \.\.\.' string") as failed:
+        PostgresWarehouse("host=db password=hunter2 oops")
+    assert "hunter2" not in str(failed.value)
+    assert failed.value.__cause__ is None
+
+
+def test_open_warehouse_picks_the_backend_from_the_environment(
+    postgres: PostgresInfo, database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("SYNTHGOV_WAREHOUSE", "SYNTHGOV_PG_DSN", "SYNTHGOV_PG_USER", "SYNTHGOV_PG_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SYNTHGOV_DUCKDB_PATH", str(tmp_path / "wh.duckdb"))
+    default = open_warehouse()
+    assert isinstance(default, Warehouse) and default.path == tmp_path / "wh.duckdb"
+
+    monkeypatch.setenv("SYNTHGOV_WAREHOUSE", "postgres")
+    monkeypatch.setenv("SYNTHGOV_PG_DSN", database)
+    by_dsn = open_warehouse()
+    assert isinstance(by_dsn, PostgresWarehouse)
+    assert by_dsn.row_count("Lead") == 0  # it connects
+
+    monkeypatch.delenv("SYNTHGOV_PG_DSN")
+    monkeypatch.setenv("SYNTHGOV_PG_HOST", postgres.host)
+    monkeypatch.setenv("SYNTHGOV_PG_PORT", str(postgres.port))
+    monkeypatch.setenv("SYNTHGOV_PG_USER", postgres.user)
+    monkeypatch.setenv("SYNTHGOV_PG_DATABASE", postgres.database)
+    by_parts = open_warehouse()
+    assert isinstance(by_parts, PostgresWarehouse)
+    assert (by_parts.host, by_parts.port, by_parts.database) == (postgres.host, str(postgres.port), "synthgov")
+    assert by_parts.loaded_runs("Lead") == set()
+    monkeypatch.setenv("SYNTHGOV_PG_PASSWORD", "it's a secret")
+    assert "password='it\\'s a secret'" in postgres_dsn()  # quoted, so it stays one value
+
+    monkeypatch.setenv("SYNTHGOV_PG_PORT", "54x")
+    with pytest.raises(WarehouseError, match="SYNTHGOV_PG_PORT must be a TCP port number, got '54x'"):
+        open_warehouse()
+    monkeypatch.setenv("SYNTHGOV_WAREHOUSE", "snowflake")
+    with pytest.raises(WarehouseError, match="SYNTHGOV_WAREHOUSE must be 'duckdb' or 'postgres', got 'snowflake'"):
+        open_warehouse()
+
+
+def _load_everything(warehouse: BaseWarehouse, lake: Lake, objects: list[str], media: list[dict[str, Any]]) -> int:
+    """What the nightly load task does (synthgov.extract.run.load_all), on any backend; returns the rows loaded."""
+    results = warehouse.load_pending(lake, objects)
+    results += [warehouse.load_run(lake, manifest) for manifest in media]
+    return sum(r.rows for r in results)
+
+
+_LAYOUT_SQL = (
+    "SELECT table_name, column_name FROM information_schema.columns "
+    "WHERE table_schema = 'raw_salesforce' ORDER BY table_name, ordinal_position"
+)
+
+
+def _layout(rows: list[tuple[Any, ...]]) -> dict[str, list[str]]:
+    tables: dict[str, list[str]] = {}
+    for table, column in rows:
+        tables.setdefault(str(table), []).append(str(column))
+    return tables
+
+
+def test_the_demo_org_extracted_and_loaded_matches_duckdb(
+    org: SandboxProcess, tmp_path: Path, warehouse: PostgresWarehouse, database: str
+) -> None:
+    lake = LocalLake(tmp_path / "lake")
+    config = load_config()
+    credentials = Credentials(
+        instance_url=org.instance_url,
+        client_id=org.ready["client_id"],
+        client_secret=org.ready["client_secret"],
+        ca_bundle=org.ca_bundle,
+    )
+    report = extract_all(
+        SalesforceConnection(credentials),
+        lake,
+        config,
+        Settings(home=tmp_path, window_lag_seconds=0, bulk_poll_seconds=0),
+    )
+    assert report.stopped is None and report.media is not None
+    objects = [spec.name for spec in config.objects]
+    media_rows = sum(int(m["rows"]) for m in report.media.manifests)
+    duckdb_warehouse = Warehouse(tmp_path / "warehouse.duckdb")
+
+    pg_rows = _load_everything(warehouse, lake, objects, report.media.manifests)
+    duck_rows = _load_everything(duckdb_warehouse, lake, objects, report.media.manifests)
+
+    assert pg_rows == duck_rows == sum(o.rows for o in report.objects) + media_rows
+    with warehouse, duckdb_warehouse:
+        for obj in [*objects, FINDINGS_OBJECT]:
+            assert warehouse.row_count(obj) == duckdb_warehouse.row_count(obj) > 0, obj
+            assert warehouse.loaded_runs(obj) == duckdb_warehouse.loaded_runs(obj), obj
+        assert warehouse.load_pending(lake, objects) == []  # a second nightly load finds nothing new
+    # The same layout on both: the same tables, with the same columns in the same order.
+    with duckdb.connect(str(duckdb_warehouse.path), read_only=True) as con:
+        duck_layout = _layout(con.execute(_LAYOUT_SQL).fetchall())
+    pg_layout = _layout(_query(database, _LAYOUT_SQL))
+    assert pg_layout == duck_layout
+    assert set(pg_layout) == {obj.lower() for obj in [*objects, FINDINGS_OBJECT]} | {"_sg_loads"}
+    # And the same content, down to the provenance flags the governance models read.
+    ai_leads = 'SELECT count(*) FROM raw_salesforce.lead WHERE "AI_Generated__c"'
+    with duckdb.connect(str(duckdb_warehouse.path), read_only=True) as con:
+        assert _query(database, ai_leads) == con.execute(ai_leads).fetchall() != [(0,)]
