@@ -10,7 +10,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export SYNTHGOV_HOME ?= $(CURDIR)/.synthgov
 
-.PHONY: demo test lint typecheck bench sandbox airflow clean help
+.PHONY: demo test lint typecheck bench sandbox airflow dbt-manifest clean help
 
 help:
 	@echo "make demo        run the demo end to end on embedded defaults"
@@ -25,7 +25,18 @@ $(BIN)/.synced: uv.lock pyproject.toml
 	$(UV) sync --frozen --quiet
 	@touch $@
 
-demo: $(BIN)/.synced
+# Cosmos renders the dbt task group from the manifest: made here, never at DAG parse time.
+DBT_MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type f \( -name '*.sql' -o -name '*.yml' -o -name '*.csv' -o -name '*.md' \) -print 2>/dev/null)
+
+$(DBT_MANIFEST): $(BIN)/.synced $(DBT_SOURCES) include/policies/*.yml
+	$(BIN)/synthgov policies export --no-warehouse > /dev/null
+	SYNTHGOV_DUCKDB_PATH=$(SYNTHGOV_HOME)/warehouse.duckdb $(BIN)/dbt parse --quiet \
+		--project-dir dbt_project --profiles-dir dbt_project --target duckdb
+
+dbt-manifest: $(DBT_MANIFEST)
+
+demo: $(BIN)/.synced $(DBT_MANIFEST)
 	$(BIN)/synthgov demo
 
 sandbox: $(BIN)/.synced
@@ -35,7 +46,7 @@ AIRFLOW_PORT ?= 8080
 
 # airflow standalone on dags/, with salesforce_default pointing at the sandbox org, the warehouse
 # pool created and fixed local-only credentials (admin / admin) printed. Ctrl-C stops both.
-airflow: $(BIN)/.synced
+airflow: $(BIN)/.synced $(DBT_MANIFEST)
 	@set -euo pipefail; \
 	export PATH="$(CURDIR)/$(BIN):$$PATH" AIRFLOW_HOME="$(SYNTHGOV_HOME)/airflow"; \
 	export AIRFLOW__CORE__DAGS_FOLDER="$(CURDIR)/dags" AIRFLOW__CORE__LOAD_EXAMPLES=False; \
@@ -63,7 +74,7 @@ lint: $(BIN)/.synced
 typecheck: $(BIN)/.synced
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck $(DBT_MANIFEST)
 	$(BIN)/pytest
 
 bench: $(BIN)/.synced

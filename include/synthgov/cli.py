@@ -185,7 +185,7 @@ def _warehouse_columns() -> dict[str, set[str]] | None:
     import duckdb
 
     from synthgov.extract.config import load_config
-    from synthgov.warehouse import duckdb_path
+    from synthgov.settings import duckdb_path
 
     path = duckdb_path()
     if not path.exists():

@@ -20,6 +20,18 @@ def home() -> Path:
     return Path(os.environ.get("SYNTHGOV_HOME", ".synthgov")).resolve()
 
 
+def duckdb_path() -> Path:
+    """The DuckDB file: ``$SYNTHGOV_DUCKDB_PATH`` (made absolute), else ``<SYNTHGOV_HOME>/warehouse.duckdb``.
+
+    Always absolute, because Airflow tasks and dbt run from different working directories (Cosmos
+    copies the dbt project to a temp dir) and must open the same file.
+    """
+    configured = os.environ.get("SYNTHGOV_DUCKDB_PATH")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return home() / "warehouse.duckdb"
+
+
 def _number(name: str, default: float, *, low: float, high: float, whole: bool = False) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":

@@ -38,10 +38,10 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from synthgov import settings
 from synthgov.lake import MANIFEST_NAME, Lake, LakeError, LakeNotFound, object_prefix, run_id_from_key
+from synthgov.settings import duckdb_path
 
-DUCKDB_PATH_ENV = "SYNTHGOV_DUCKDB_PATH"
+DUCKDB_PATH_ENV = "SYNTHGOV_DUCKDB_PATH"  # read by synthgov.settings.duckdb_path
 WAREHOUSE_ENV = "SYNTHGOV_WAREHOUSE"
 PG_DSN_ENV = "SYNTHGOV_PG_DSN"
 # libpq keyword → variable, and the default when the variable is unset (None: libpq's own default).
@@ -73,18 +73,6 @@ _PG_COPY_READ = 1024 * 1024
 
 class WarehouseError(Exception):
     """A run cannot be loaded or the warehouse cannot be opened; the message says which and why."""
-
-
-def duckdb_path() -> Path:
-    """The DuckDB file: ``$SYNTHGOV_DUCKDB_PATH`` (made absolute), else ``<SYNTHGOV_HOME>/warehouse.duckdb``.
-
-    Always absolute, because Airflow tasks and dbt run from different working directories and must
-    open the same file.
-    """
-    configured = os.environ.get(DUCKDB_PATH_ENV)
-    if configured:
-        return Path(configured).expanduser().resolve()
-    return settings.home() / "warehouse.duckdb"
 
 
 def postgres_dsn() -> str:

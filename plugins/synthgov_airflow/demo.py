@@ -86,7 +86,8 @@ def _print_run_summary(home: Path, calls: dict[str, Any]) -> None:
     from synthgov import lake as lakes
     from synthgov.extract.config import load_config
     from synthgov.extract.media import FINDINGS_OBJECT
-    from synthgov.warehouse import Warehouse, duckdb_path, table_name
+    from synthgov.settings import duckdb_path
+    from synthgov.warehouse import Warehouse, table_name
 
     lake = lakes.open_lake()
     print("\nNightly run (this run's extraction per object):")
@@ -119,7 +120,9 @@ def _print_run_summary(home: Path, calls: dict[str, Any]) -> None:
             print(f"  {label:<40}{n:>5}")
     print(f"\nAPI calls the org counted (rolling 24 h): {calls['used']} of {calls['max']}")
     warehouse = Warehouse()
-    with duckdb.connect(str(duckdb_path()), read_only=True) as con:
+    # Not read-only: dbt-duckdb keeps its read-write handle open in this process after an in-process
+    # build, and DuckDB refuses a second handle to one file with a different mode.
+    with duckdb.connect(str(duckdb_path())) as con:
         tables = con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw_salesforce' "
             "AND table_name NOT LIKE '\\_sg%' ESCAPE '\\' ORDER BY 1"
@@ -127,11 +130,36 @@ def _print_run_summary(home: Path, calls: dict[str, Any]) -> None:
     print(f"\nWarehouse {duckdb_path()} (schema raw_salesforce): {len(tables)} tables")
     for obj in [s.name for s in load_config().objects] + [FINDINGS_OBJECT]:
         print(f"  {table_name(obj):<45}{warehouse.row_count(obj):>9} rows")
+    _print_governance_summary()
     print("\nWhere to look:")
     print(f"  lake        {lake.url}  (raw/salesforce/<Object>/run_date=.../run_id=.../, state/watermarks/)")
     print(f"  warehouse   duckdb {duckdb_path()}")
     print(f"  airflow     {os.environ['AIRFLOW_HOME']}  (make airflow serves the UI on these DAGs)")
     print(f"  sandbox     {home / 'sandbox'}  (make sandbox serves the org again)")
+
+
+def _print_governance_summary() -> None:
+    import duckdb
+
+    from synthgov.settings import duckdb_path
+
+    with duckdb.connect(str(duckdb_path())) as con:
+        columns = [
+            r[0]
+            for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' "
+                "AND table_name = 'governance_summary' ORDER BY ordinal_position"
+            ).fetchall()
+        ]
+        if not columns:
+            print("\nGovernance summary: not built (the dbt step did not run)")
+            return
+        rows = con.execute("SELECT * FROM marts.governance_summary ORDER BY 1").fetchall()
+    print("\nGovernance summary (marts.governance_summary):")
+    widths = [max(len(str(c)), *(len(str(r[i])) for r in rows)) for i, c in enumerate(columns)]
+    print("  " + "  ".join(str(c).ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for row in rows:
+        print("  " + "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
 
 
 if __name__ == "__main__":

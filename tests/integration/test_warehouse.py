@@ -15,7 +15,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from synthgov.lake import Lake, LocalLake, S3Lake, manifest_key, raw_part_key
-from synthgov.warehouse import Warehouse, WarehouseError, duckdb_path
+from synthgov.settings import duckdb_path
+from synthgov.warehouse import Warehouse, WarehouseError
 from tests.lake_runs import DAY, RUN_1, RUN_2, RUN_3
 from tests.lake_runs import leads as _leads
 from tests.lake_runs import write_run as _write_run

@@ -1,0 +1,34 @@
+with source as (
+    {{ salesforce_latest_versions(source('salesforce', 'contact')) }}
+),
+
+renamed as (
+    select
+        cast("Id" as {{ dbt.type_string() }}) as contact_id,
+        cast("CreatedDate" as {{ type_timestamptz() }}) as created_at,
+        cast("CreatedById" as {{ dbt.type_string() }}) as created_by_id,
+        cast("LastModifiedDate" as {{ type_timestamptz() }}) as last_modified_at,
+        cast("LastModifiedById" as {{ dbt.type_string() }}) as last_modified_by_id,
+        cast("SystemModstamp" as {{ type_timestamptz() }}) as system_modstamp,
+        cast("AccountId" as {{ dbt.type_string() }}) as account_id,
+        cast("FirstName" as {{ dbt.type_string() }}) as first_name,
+        cast("LastName" as {{ dbt.type_string() }}) as last_name,
+        cast("Name" as {{ dbt.type_string() }}) as full_name,
+        cast("Email" as {{ dbt.type_string() }}) as email,
+        cast("Phone" as {{ dbt.type_string() }}) as phone,
+        cast("Title" as {{ dbt.type_string() }}) as title,
+        cast("MailingCity" as {{ dbt.type_string() }}) as mailing_city,
+        cast("MailingCountry" as {{ dbt.type_string() }}) as mailing_country,
+        cast("ReportsToId" as {{ dbt.type_string() }}) as reports_to_contact_id,
+        cast("HasOptedOutOfEmail" as {{ dbt.type_boolean() }}) as has_opted_out_of_email,
+        cast("LeadSource" as {{ dbt.type_string() }}) as lead_source,
+        cast("OwnerId" as {{ dbt.type_string() }}) as owner_id,
+        cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
+        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+
+        -- provenance roles: field names from include/policies/provenance_mapping.yml
+        {{ provenance_role_columns('Contact') }}
+    from source
+)
+
+select * from renamed

@@ -1,0 +1,34 @@
+with source as (
+    {{ salesforce_latest_versions(source('salesforce', 'emailmessage')) }}
+),
+
+renamed as (
+    select
+        cast("Id" as {{ dbt.type_string() }}) as email_message_id,
+        cast("CreatedDate" as {{ type_timestamptz() }}) as created_at,
+        cast("CreatedById" as {{ dbt.type_string() }}) as created_by_id,
+        cast("LastModifiedDate" as {{ type_timestamptz() }}) as last_modified_at,
+        cast("LastModifiedById" as {{ dbt.type_string() }}) as last_modified_by_id,
+        cast("SystemModstamp" as {{ type_timestamptz() }}) as system_modstamp,
+        cast("ParentId" as {{ dbt.type_string() }}) as parent_id,
+        cast("ActivityId" as {{ dbt.type_string() }}) as activity_id,
+        cast("RelatedToId" as {{ dbt.type_string() }}) as related_to_id,
+        cast("Subject" as {{ dbt.type_string() }}) as subject,
+        cast("FromAddress" as {{ dbt.type_string() }}) as from_address,
+        cast("FromName" as {{ dbt.type_string() }}) as from_name,
+        cast("ToAddress" as {{ dbt.type_string() }}) as to_address,
+        cast("CcAddress" as {{ dbt.type_string() }}) as cc_address,
+        cast("TextBody" as {{ dbt.type_string() }}) as text_body,
+        cast("HtmlBody" as {{ dbt.type_string() }}) as html_body,
+        cast("Incoming" as {{ dbt.type_boolean() }}) as is_incoming,
+        cast("MessageDate" as {{ type_timestamptz() }}) as message_at,
+        cast("Status" as {{ dbt.type_string() }}) as email_status,
+        cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
+        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+
+        -- provenance roles: field names from include/policies/provenance_mapping.yml
+        {{ provenance_role_columns('EmailMessage') }}
+    from source
+)
+
+select * from renamed

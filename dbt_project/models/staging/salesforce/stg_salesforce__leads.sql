@@ -1,0 +1,39 @@
+with source as (
+    {{ salesforce_latest_versions(source('salesforce', 'lead')) }}
+),
+
+renamed as (
+    select
+        cast("Id" as {{ dbt.type_string() }}) as lead_id,
+        cast("CreatedDate" as {{ type_timestamptz() }}) as created_at,
+        cast("CreatedById" as {{ dbt.type_string() }}) as created_by_id,
+        cast("LastModifiedDate" as {{ type_timestamptz() }}) as last_modified_at,
+        cast("LastModifiedById" as {{ dbt.type_string() }}) as last_modified_by_id,
+        cast("SystemModstamp" as {{ type_timestamptz() }}) as system_modstamp,
+        cast("FirstName" as {{ dbt.type_string() }}) as first_name,
+        cast("LastName" as {{ dbt.type_string() }}) as last_name,
+        cast("Name" as {{ dbt.type_string() }}) as full_name,
+        cast("Company" as {{ dbt.type_string() }}) as company,
+        cast("Title" as {{ dbt.type_string() }}) as title,
+        cast("Email" as {{ dbt.type_string() }}) as email,
+        cast("Phone" as {{ dbt.type_string() }}) as phone,
+        cast("Status" as {{ dbt.type_string() }}) as lead_status,
+        cast("LeadSource" as {{ dbt.type_string() }}) as lead_source,
+        cast("Industry" as {{ dbt.type_string() }}) as industry,
+        cast("Country" as {{ dbt.type_string() }}) as country,
+        cast("AnnualRevenue" as {{ sg_type('float') }}) as annual_revenue,
+        cast("NumberOfEmployees" as {{ dbt.type_bigint() }}) as number_of_employees,
+        cast("IsConverted" as {{ dbt.type_boolean() }}) as is_converted,
+        cast("ConvertedAccountId" as {{ dbt.type_string() }}) as converted_account_id,
+        cast("ConvertedContactId" as {{ dbt.type_string() }}) as converted_contact_id,
+        cast("ConvertedOpportunityId" as {{ dbt.type_string() }}) as converted_opportunity_id,
+        cast("OwnerId" as {{ dbt.type_string() }}) as owner_id,
+        cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
+        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+
+        -- provenance roles: field names from include/policies/provenance_mapping.yml
+        {{ provenance_role_columns('Lead', content_roles() + ['lead_score', 'score_model', 'score_automated_decision']) }}
+    from source
+)
+
+select * from renamed

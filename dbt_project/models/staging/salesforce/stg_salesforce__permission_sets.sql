@@ -1,0 +1,30 @@
+with source as (
+    {{ salesforce_latest_versions(source('salesforce', 'permissionset'), soft_delete=false) }}
+),
+
+renamed as (
+    select
+        cast("Id" as {{ dbt.type_string() }}) as permission_set_id,
+        cast("CreatedDate" as {{ type_timestamptz() }}) as created_at,
+        cast("CreatedById" as {{ dbt.type_string() }}) as created_by_id,
+        cast("LastModifiedDate" as {{ type_timestamptz() }}) as last_modified_at,
+        cast("LastModifiedById" as {{ dbt.type_string() }}) as last_modified_by_id,
+        cast("SystemModstamp" as {{ type_timestamptz() }}) as system_modstamp,
+        cast("Name" as {{ dbt.type_string() }}) as permission_set_name,
+        cast("Label" as {{ dbt.type_string() }}) as permission_set_label,
+        cast("Description" as {{ dbt.type_string() }}) as description,
+        cast("Type" as {{ dbt.type_string() }}) as permission_set_type,
+        cast("IsOwnedByProfile" as {{ dbt.type_boolean() }}) as is_owned_by_profile,
+        cast("IsCustom" as {{ dbt.type_boolean() }}) as is_custom,
+        cast("ProfileId" as {{ dbt.type_string() }}) as profile_id,
+        cast("LicenseId" as {{ dbt.type_string() }}) as license_id,
+        cast("NamespacePrefix" as {{ dbt.type_string() }}) as namespace_prefix,
+        cast("PermissionsApiEnabled" as {{ dbt.type_boolean() }}) as permissions_api_enabled,
+        cast("PermissionsModifyAllData" as {{ dbt.type_boolean() }}) as permissions_modify_all_data,
+        cast("PermissionsViewAllData" as {{ dbt.type_boolean() }}) as permissions_view_all_data,
+        cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
+        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
+    from source
+)
+
+select * from renamed

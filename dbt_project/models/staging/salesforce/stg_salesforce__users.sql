@@ -1,0 +1,32 @@
+with source as (
+    {{ salesforce_latest_versions(source('salesforce', 'user'), soft_delete=false) }}
+),
+
+renamed as (
+    select
+        cast("Id" as {{ dbt.type_string() }}) as user_id,
+        cast("CreatedDate" as {{ type_timestamptz() }}) as created_at,
+        cast("CreatedById" as {{ dbt.type_string() }}) as created_by_id,
+        cast("LastModifiedDate" as {{ type_timestamptz() }}) as last_modified_at,
+        cast("LastModifiedById" as {{ dbt.type_string() }}) as last_modified_by_id,
+        cast("SystemModstamp" as {{ type_timestamptz() }}) as system_modstamp,
+        cast("Username" as {{ dbt.type_string() }}) as username,
+        cast("Email" as {{ dbt.type_string() }}) as email,
+        cast("FirstName" as {{ dbt.type_string() }}) as first_name,
+        cast("LastName" as {{ dbt.type_string() }}) as last_name,
+        cast("Name" as {{ dbt.type_string() }}) as full_name,
+        cast("Alias" as {{ dbt.type_string() }}) as alias,
+        cast("IsActive" as {{ dbt.type_boolean() }}) as is_active,
+        cast("UserType" as {{ dbt.type_string() }}) as user_type,
+        cast("ProfileId" as {{ dbt.type_string() }}) as profile_id,
+        cast("UserRoleId" as {{ dbt.type_string() }}) as user_role_id,
+        cast("ManagerId" as {{ dbt.type_string() }}) as manager_id,
+        cast("Title" as {{ dbt.type_string() }}) as title,
+        cast("Department" as {{ dbt.type_string() }}) as department,
+        cast("LastLoginDate" as {{ type_timestamptz() }}) as last_login_at,
+        cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
+        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
+    from source
+)
+
+select * from renamed
