@@ -9,6 +9,10 @@ endif
 VENV := .venv
 BIN := $(VENV)/bin
 export SYNTHGOV_HOME ?= $(CURDIR)/.synthgov
+# A governance tool keeps its runs to itself: no usage telemetry from Cosmos or dbt.
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY ?= False
+export DO_NOT_TRACK ?= 1
+export DBT_SEND_ANONYMOUS_USAGE_STATS ?= False
 
 .PHONY: demo test lint typecheck bench sandbox airflow dbt-manifest clean help
 

@@ -11,6 +11,9 @@ Nightly extraction of the Salesforce org into synthgov's lake and warehouse.
 - `inspect_media` reads the C2PA provenance of the new ContentVersion files.
 - `load` appends every run the warehouse lacks to DuckDB's `raw_salesforce` schema and updates
   the asset `synthgov_raw_salesforce`.
+- `export_policies` validates `include/policies` against the warehouse and hands them to dbt.
+- `dbt` (Cosmos, one task per model, tests included) builds staging, provenance, retention and
+  the governance findings; `retention_candidates_ready` updates the asset the retention DAG follows.
 
 Schedule: `SYNTHGOV_NIGHTLY_CRON` (default `0 2 * * *`, UTC). Secrets come from the Airflow
 connection `salesforce_default`.
@@ -37,6 +40,11 @@ data-platform (synthgov maintainers)
   type changed; the message says which. Nothing of that run was loaded; loading is idempotent by run
   id, so clearing the task after the fix is safe. A lock error means another process holds the
   DuckDB file (warehouse tasks share the one-slot pool `synthgov_warehouse`).
+- **`export_policies` fails**: a policy file is invalid or names a field the org lacks; the message
+  gives file, entry and problem. Fix `include/policies/*.yml` and clear the task; no model ran.
+- **A `dbt` task fails**: a dbt test found bad data (its log names the test and the failing rows) or
+  a model failed; fix and clear it. A missing manifest at parse time means `make dbt-manifest` was
+  not run where the DAGs are deployed.
 - A failed run leaves no partial data behind: a run is visible only with its manifest, and the
   warehouse loads whole runs.
 """
@@ -49,7 +57,8 @@ from typing import Any
 
 from airflow.sdk import DAG, CronTriggerTimetable, TriggerRule, task
 
-from synthgov_airflow.assets import RAW_SALESFORCE
+from synthgov_airflow.assets import RAW_SALESFORCE, RETENTION_CANDIDATES
+from synthgov_airflow.dbt import governance_task_group
 from synthgov_airflow.operators.extract import SalesforceExtractOperator
 from synthgov_airflow.operators.load import WAREHOUSE_POOL, WarehouseLoadOperator
 from synthgov_airflow.operators.media import MediaInspectOperator
@@ -66,31 +75,23 @@ with DAG(
 
     @task
     def plan() -> list[dict[str, Any]]:
-        """The run: one run id and window end for every configured object, and each one's API share.
+        """One run id and window end for every object (read at run time: parsing reads no files)."""
+        from airflow.sdk import get_current_context
 
-        Read when the run starts (parsing the DAG reads no files and calls no org).
-        """
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+        from synthgov_airflow.tasks import plan_run
 
-        from synthgov.extract.config import ConfigError, load_config
-        from synthgov.extract.extractor import new_run_id
-        from synthgov.salesforce.connection import ApiLimitReached, window_end
-        from synthgov.settings import Settings
-        from synthgov_airflow.hooks.salesforce import SynthgovSalesforceHook
+        return plan_run(get_current_context()["ti"])
 
-        try:
-            names = [spec.name for spec in load_config().objects]
-        except ConfigError as exc:
-            raise AirflowFailException(f"{exc}; fix the extraction config") from None
-        settings = Settings.from_env()
-        try:
-            end = window_end(SynthgovSalesforceHook().get_conn().org_now(), settings.window_lag_seconds)
-        except ApiLimitReached as exc:
-            raise AirflowSkipException(f"no extraction tonight: {exc}; the next run catches up") from None
-        run_id = new_run_id(end)
-        # The run's share of the daily API budget is split across its objects, which run as separate tasks.
-        share = settings.api_run_share / len(names)
-        return [{"object_name": n, "run_id": run_id, "window_end": end.isoformat(), "run_share": share} for n in names]
+    @task
+    def export_policies() -> list[str]:
+        """Validate include/policies and hand them to dbt (seeds and the field-mapping macro)."""
+        from synthgov_airflow import tasks
+
+        return tasks.export_policies()
+
+    @task(outlets=[RETENTION_CANDIDATES])
+    def retention_candidates_ready() -> None:
+        """Marks the asset the retention DAG is scheduled on."""
 
     extract = SalesforceExtractOperator.partial(task_id="extract").expand_kwargs(plan())
     inspect_media = MediaInspectOperator(task_id="inspect_media", trigger_rule=TriggerRule.NONE_FAILED)
@@ -101,4 +102,5 @@ with DAG(
         pool=WAREHOUSE_POOL,
         outlets=[RAW_SALESFORCE],
     )
-    extract >> inspect_media >> load
+    policies = export_policies()
+    extract >> inspect_media >> load >> policies >> governance_task_group() >> retention_candidates_ready()

@@ -13,3 +13,6 @@ from airflow.sdk import Asset
 
 # Updated when the nightly load has appended new runs to the warehouse's raw_salesforce schema.
 RAW_SALESFORCE = Asset("synthgov_raw_salesforce", uri="x-synthgov://warehouse/raw_salesforce")
+
+# Updated when the nightly dbt build has rebuilt marts.retention_candidates: the retention DAG follows it.
+RETENTION_CANDIDATES = Asset("synthgov_retention_candidates", uri="x-synthgov://warehouse/marts/retention_candidates")

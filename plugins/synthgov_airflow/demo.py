@@ -23,6 +23,9 @@ def _prepare_environment(home: Path) -> None:
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
     os.environ.setdefault("AIRFLOW__CORE__PARALLELISM", "4")
+    # The demo stays on this machine: no usage telemetry from Cosmos's dbt tasks.
+    os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("SYNTHGOV_LAKE_URL", str(home / "lake"))
     os.environ.setdefault("SYNTHGOV_DUCKDB_PATH", str(home / "warehouse.duckdb"))
 
@@ -143,23 +146,22 @@ def _print_governance_summary() -> None:
 
     from synthgov.settings import duckdb_path
 
+    columns = ["control", "regulation", "findings", "high_findings", "medium_findings", "low_findings"]
+    # Not read-only: dbt-duckdb keeps its read-write handle open in this process after an in-process
+    # build, and DuckDB refuses a second handle to one file with a different mode.
     with duckdb.connect(str(duckdb_path())) as con:
-        columns = [
-            r[0]
-            for r in con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'marts' "
-                "AND table_name = 'governance_summary' ORDER BY ordinal_position"
-            ).fetchall()
-        ]
-        if not columns:
+        built = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
+            "AND table_name = 'governance_summary'"
+        ).fetchone()
+        if not built or not built[0]:
             print("\nGovernance summary: not built (the dbt step did not run)")
             return
-        rows = con.execute("SELECT * FROM marts.governance_summary ORDER BY 1").fetchall()
+        rows = con.execute(f"SELECT {', '.join(columns)} FROM marts.governance_summary ORDER BY control").fetchall()
     print("\nGovernance summary (marts.governance_summary):")
-    widths = [max(len(str(c)), *(len(str(r[i])) for r in rows)) for i, c in enumerate(columns)]
-    print("  " + "  ".join(str(c).ljust(w) for c, w in zip(columns, widths, strict=True)))
-    for row in rows:
-        print("  " + "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)))
+    print(f"  {'control':<36}{'regulation':<44}{'findings':>9}{'high':>6}{'medium':>8}{'low':>5}")
+    for control, regulation, findings, high, medium, low in rows:
+        print(f"  {control:<36}{regulation:<44}{findings:>9}{high:>6}{medium:>8}{low:>5}")
 
 
 if __name__ == "__main__":

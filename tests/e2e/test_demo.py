@@ -51,5 +51,9 @@ def test_demo_starts_the_sandbox_and_reports_what_it_holds(tmp_path: Path) -> No
     assert int(lead_run.split()[3]) == int(lead_line.split()[1]) + int(lead_line.split()[2])
     assert "C2PA inspection: 36 media files" in out
     assert "raw_salesforce.lead" in out
+    # The dbt step ran: the governance summary lists every control with its findings.
+    summary = out.split("Governance summary (marts.governance_summary):")[1]
+    undisclosed = next(line for line in summary.splitlines() if "undisclosed_ai_communications" in line)
+    assert int(undisclosed.split()[-4]) == 54
     assert (tmp_path / "home" / "warehouse.duckdb").exists()
     assert (tmp_path / "home" / "lake" / "raw" / "salesforce" / "Lead").is_dir()

@@ -106,13 +106,23 @@ def test_nightly_dag_extracts_loads_and_reports_lineage(
     for name in expected:
         manifests = [k for k in lake.list(lakes.object_prefix(name)) if k.endswith(lakes.MANIFEST_NAME)]
         assert len(manifests) == 1, name
-    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+    # Not read-only: dbt-duckdb keeps a read-write handle open in this process after the in-process build.
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         loaded = {
             name: con.execute(f'SELECT count(*) FROM raw_salesforce."{name.lower()}"').fetchone() for name in expected
         }
         media = con.execute("SELECT count(*) FROM raw_salesforce.contentversion_media").fetchone()
+        due = {r[0] for r in con.execute("SELECT record_id FROM marts.retention_candidates").fetchall()}
+        controls = con.execute("SELECT count(*) FROM marts.governance_summary").fetchone()
     assert {name: row[0] if row else None for name, row in loaded.items()} == expected
     assert media == (MEDIA_FILES,)
+    # The Cosmos task group built the marts as of the org's clock (the run's window end).
+    truth = org.control("GET", "ground-truth")["cases"]
+    assert due == {c["id"] for c in truth if "retention_due" in c["labels"]}
+    assert controls == (9,)
+    succeeded = {ti.task_id for ti in finished.instances}
+    assert {"export_policies", "retention_candidates_ready"} <= succeeded
+    assert any(t.startswith("dbt.") and t.endswith("_test") for t in succeeded)  # the tests after all models
 
     # Lineage: each extract names its Salesforce object (with the extracted columns) and its lake run
     # folder; the load reads those same folders and writes the raw tables.

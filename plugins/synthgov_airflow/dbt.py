@@ -1,0 +1,72 @@
+"""The dbt step of the nightly DAG: a Cosmos DbtTaskGroup over dbt_project/, rendered from its manifest.
+
+Rendering reads `dbt_project/target/manifest.json` (made by `make`, which exports the policies and
+runs `dbt parse`), so parsing the DAG runs no dbt. Tasks run dbt in-process (ExecutionMode.LOCAL
+with dbtRunner, in this venv); each model and seed is one task, and the tests run once after all of
+them (a per-model build would run relationship tests before the models they point at exist). Every
+task writes the warehouse, so all share the one-slot pool that keeps DuckDB to one writer.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from synthgov_airflow.operators.load import WAREHOUSE_POOL
+
+REPO = Path(__file__).resolve().parents[2]
+DBT_PROJECT = Path(os.environ.get("SYNTHGOV_DBT_PROJECT", str(REPO / "dbt_project")))
+MANIFEST = DBT_PROJECT / "target" / "manifest.json"
+# The org's clock for the run, as `plan` fixed it: retention is due as of the org's time, not the worker's.
+AS_OF = "{{ ti.xcom_pull(task_ids='plan', key='window_end') or '' }}"
+
+
+def dbt_target() -> str:
+    return os.environ.get("SYNTHGOV_DBT_TARGET", "duckdb")
+
+
+def dbt_env() -> dict[str, str]:
+    """What dbt's profile reads: the warehouse's absolute path (the project is copied to a temp dir)."""
+    from synthgov.settings import duckdb_path
+
+    return {"SYNTHGOV_DUCKDB_PATH": str(duckdb_path())}
+
+
+def governance_task_group(group_id: str = "dbt", **kwargs: Any) -> Any:
+    """Staging, intermediate and marts (provenance, retention, findings) as one Airflow task group."""
+    from cosmos import (
+        DbtTaskGroup,
+        ExecutionConfig,
+        ExecutionMode,
+        InvocationMode,
+        LoadMode,
+        ProfileConfig,
+        ProjectConfig,
+        RenderConfig,
+        TestBehavior,
+    )
+
+    if not MANIFEST.exists():
+        raise FileNotFoundError(
+            f"{MANIFEST} is missing: run `make dbt-manifest` (exports the policies and runs dbt parse)"
+        )
+    return DbtTaskGroup(
+        group_id=group_id,
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_PROJECT,
+            manifest_path=MANIFEST,
+            project_name="synthgov",
+            install_dbt_deps=False,
+            env_vars=dbt_env(),
+        ),
+        profile_config=ProfileConfig(
+            profile_name="synthgov", target_name=dbt_target(), profiles_yml_filepath=DBT_PROJECT / "profiles.yml"
+        ),
+        execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_ALL, emit_datasets=False
+        ),
+        operator_args={"vars": {"as_of": AS_OF}, "append_env": True, "pool": WAREHOUSE_POOL},
+        **kwargs,
+    )
