@@ -126,7 +126,7 @@ def airflow_db() -> None:
 # PostgreSQL: a throwaway cluster of our own (tests/postgres.py), once per session
 # ---------------------------------------------------------------------------
 
-from tests.postgres import PostgresInfo, postgres_cluster  # noqa: E402
+from tests.postgres import PostgresInfo, admin, postgres_cluster  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -142,3 +142,16 @@ def postgres() -> Iterator[PostgresInfo]:
         postgres_cluster(Path(directory)) as info,
     ):
         yield info
+
+
+@pytest.fixture
+def database(postgres: PostgresInfo) -> Iterator[str]:
+    """A fresh, empty database on the session's cluster; yields its DSN."""
+    import uuid
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin(postgres, f"CREATE DATABASE {name}")
+    try:
+        yield postgres.dsn_for(name)
+    finally:
+        admin(postgres, f"DROP DATABASE {name} WITH (FORCE)")

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -199,3 +200,28 @@ def _stop(runner: _Runner, data: Path, log: Path) -> None:
     immediate = runner.run("pg_ctl", "-D", str(data), "-m", "immediate", "-w", "stop", timeout=60)
     if immediate.returncode != 0 and (data / "postmaster.pid").exists():
         raise _fail("pg_ctl stop", immediate, log)
+
+
+def admin(info: PostgresInfo, sql: str) -> None:
+    """Run a statement that refuses transactions (CREATE / DROP DATABASE) on the maintenance database."""
+    import psycopg2
+
+    con = psycopg2.connect(info.dsn_for("postgres"))
+    try:
+        con.autocommit = True
+        with con.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        con.close()
+
+
+def query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
+    import psycopg2
+
+    con = psycopg2.connect(dsn)
+    try:
+        with con.cursor() as cur:
+            cur.execute(sql)
+            return [tuple(row) for row in cur.fetchall()]
+    finally:
+        con.close()

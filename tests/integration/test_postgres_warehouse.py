@@ -5,10 +5,7 @@ Every test gets a database of its own on the session's throwaway cluster (tests/
 
 from __future__ import annotations
 
-import io
 import json
-import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -16,15 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import psycopg2
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from synthgov.extract.config import load_config
 from synthgov.extract.media import FINDINGS_OBJECT
 from synthgov.extract.run import extract_all
-from synthgov.lake import Lake, LocalLake, raw_part_key
+from synthgov.lake import Lake, LocalLake
 from synthgov.salesforce.connection import Credentials, SalesforceConnection
 from synthgov.sandbox.process import SandboxProcess
 from synthgov.settings import Settings
@@ -36,21 +31,10 @@ from synthgov.warehouse import (
     open_warehouse,
     postgres_dsn,
 )
-from tests.lake_runs import DAY, RUN_1, RUN_2, RUN_3, leads, write_run
-from tests.postgres import PostgresInfo
+from tests.lake_runs import RUN_1, RUN_2, leads, write_run
+from tests.postgres import PostgresInfo, admin, query
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def database(postgres: PostgresInfo) -> Iterator[str]:
-    """A fresh, empty database on the session's cluster; yields its DSN."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    _admin(postgres, f"CREATE DATABASE {name}")
-    try:
-        yield postgres.dsn_for(name)
-    finally:
-        _admin(postgres, f"DROP DATABASE {name} WITH (FORCE)")
 
 
 @pytest.fixture
@@ -63,29 +47,9 @@ def lake(tmp_path: Path) -> Lake:
     return LocalLake(tmp_path / "lake")
 
 
-def _admin(postgres: PostgresInfo, sql: str) -> None:
-    con = psycopg2.connect(postgres.dsn_for("postgres"))
-    try:
-        con.autocommit = True  # CREATE / DROP DATABASE refuse to run in a transaction
-        with con.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        con.close()
-
-
-def _query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
-    con = psycopg2.connect(dsn)
-    try:
-        with con.cursor() as cur:
-            cur.execute(sql)
-            return [tuple(row) for row in cur.fetchall()]
-    finally:
-        con.close()
-
-
 def _types(dsn: str, table: str) -> dict[str, str]:
     return dict(
-        _query(
+        query(
             dsn,
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
             f"WHERE a.attrelid = 'raw_salesforce.{table}'::regclass AND a.attnum > 0 AND NOT a.attisdropped",
@@ -101,7 +65,7 @@ def test_load_run(lake: Lake, warehouse: PostgresWarehouse, database: str) -> No
     assert (result.rows, result.files, result.replaced_rows, result.added_columns) == (3, 2, 0, ())
     assert warehouse.row_count("Lead") == 3
     assert warehouse.loaded_runs("Lead") == {RUN_1}
-    rows = _query(
+    rows = query(
         database,
         'SELECT "Id", "CreatedDate", "AI_Generated__c", "Lead_Score__c", _sg_run_id, _sg_loaded_at '
         "FROM raw_salesforce.lead ORDER BY 1",
@@ -120,7 +84,7 @@ def test_load_run(lake: Lake, warehouse: PostgresWarehouse, database: str) -> No
         "_sg_run_id": "character varying",
         "_sg_loaded_at": "timestamp without time zone",
     }
-    (load,) = _query(database, "SELECT object, run_id, rows, files FROM raw_salesforce._sg_loads")
+    (load,) = query(database, "SELECT object, run_id, rows, files FROM raw_salesforce._sg_loads")
     assert load[:3] == ("Lead", RUN_1, 3)
     assert [f["key"] for f in json.loads(load[3])] == [f["key"] for f in manifest["files"]]
 
@@ -129,7 +93,7 @@ def test_arrow_types_round_trip_through_copy(
     lake: Lake, warehouse: PostgresWarehouse, database: str, postgres: PostgresInfo
 ) -> None:
     # Timestamps travel with their offsets, so a session time zone other than UTC must change nothing.
-    _admin(postgres, f"ALTER DATABASE {database.rsplit('dbname=', 1)[1]} SET timezone TO 'America/New_York'")
+    admin(postgres, f"ALTER DATABASE {database.rsplit('dbname=', 1)[1]} SET timezone TO 'America/New_York'")
     berlin = timezone(timedelta(hours=1))
     part = pa.table(
         {
@@ -168,46 +132,8 @@ def test_arrow_types_round_trip_through_copy(
         "Name": "text",
     }
     columns = ", ".join(f'"{name}"' for name in part.column_names)
-    rows = _query(database, f"SELECT {columns} FROM raw_salesforce.account ORDER BY 1")
+    rows = query(database, f"SELECT {columns} FROM raw_salesforce.account ORDER BY 1")
     assert rows == [tuple(row.values()) for row in part.to_pylist()]
-
-
-def test_retried_load_does_not_double_rows(lake: Lake, warehouse: PostgresWarehouse, database: str) -> None:
-    manifest = write_run(lake, RUN_1, [leads(["00Q1", "00Q2"])])
-    warehouse.load_run(lake, manifest)
-    again = warehouse.load_run(lake, manifest)
-    assert again.replaced_rows == 2
-    assert warehouse.row_count("Lead") == 2
-    assert _query(database, "SELECT count(*) FROM raw_salesforce._sg_loads") == [(1,)]
-
-
-def test_schema_evolution(lake: Lake, warehouse: PostgresWarehouse, database: str) -> None:
-    warehouse.load_run(lake, write_run(lake, RUN_1, [leads(["00Q1"])]))
-    second = warehouse.load_run(
-        lake, write_run(lake, RUN_2, [leads(["00Q2"], Score_Model__c=["gbm-v3"]).drop_columns(["Lead_Score__c"])])
-    )
-    assert second.added_columns == ("Score_Model__c",)
-    rows = _query(database, 'SELECT "Id", "Lead_Score__c", "Score_Model__c" FROM raw_salesforce.lead ORDER BY 1')
-    assert rows == [("00Q1", Decimal("50.25"), None), ("00Q2", None, "gbm-v3")]
-
-
-def test_schema_evolution_within_one_run_and_null_typed_columns(
-    lake: Lake, warehouse: PostgresWarehouse, database: str
-) -> None:
-    manifest = write_run(
-        lake,
-        RUN_1,
-        [
-            leads(["00Q1"], Description=pa.array([None], pa.null())),
-            leads(["00Q2"], Description=["written by a person"]),
-        ],
-    )
-    result = warehouse.load_run(lake, manifest)
-    assert result.added_columns == ("Description",)
-    assert _query(database, 'SELECT "Id", "Description" FROM raw_salesforce.lead ORDER BY 1') == [
-        ("00Q1", None),
-        ("00Q2", "written by a person"),
-    ]
 
 
 def test_a_field_spelled_in_another_case_lands_in_its_column(
@@ -218,7 +144,7 @@ def test_a_field_spelled_in_another_case_lands_in_its_column(
     respelled = leads(["00Q2"]).rename_columns(["ID", "createddate", "AI_GENERATED__C", "lead_score__c"])
     result = warehouse.load_run(lake, write_run(lake, RUN_2, [respelled]))
     assert result.added_columns == ()
-    assert _query(database, 'SELECT "Id" FROM raw_salesforce.lead ORDER BY 1') == [("00Q1",), ("00Q2",)]
+    assert query(database, 'SELECT "Id" FROM raw_salesforce.lead ORDER BY 1') == [("00Q1",), ("00Q2",)]
 
 
 def test_changed_column_type_is_refused(lake: Lake, warehouse: PostgresWarehouse) -> None:
@@ -239,70 +165,13 @@ def test_unmapped_arrow_type_is_refused_by_name(lake: Lake, warehouse: PostgresW
     assert warehouse.loaded_runs("Lead") == set()
 
 
-def test_sha_mismatch_loads_nothing(lake: Lake, warehouse: PostgresWarehouse) -> None:
-    manifest = write_run(lake, RUN_1, [leads(["00Q1"]), leads(["00Q2"])])
-    tampered = manifest["files"][1]["key"]
-    buffer = io.BytesIO()
-    pq.write_table(leads(["00Qevil"]), buffer)
-    lake.put_bytes(tampered, buffer.getvalue())
-
-    with pytest.raises(WarehouseError, match=rf"{lake.uri(tampered)} has SHA-256 .* but the manifest"):
-        warehouse.load_run(lake, manifest)
-    assert warehouse.row_count("Lead") == 0  # the first, intact part was rolled back with the run
-    assert warehouse.loaded_runs("Lead") == set()
-
-
-def test_missing_part_and_row_count_mismatch(lake: Lake, warehouse: PostgresWarehouse) -> None:
-    manifest = write_run(lake, RUN_1, [leads(["00Q1", "00Q2"])])
-    wrong_rows = json.loads(json.dumps(manifest))
-    wrong_rows["files"][0]["rows"] = 3
-    with pytest.raises(WarehouseError, match=r"holds 2 rows, but the manifest .* says 3"):
-        warehouse.load_run(lake, wrong_rows)
-    lake.delete(manifest["files"][0]["key"])
-    with pytest.raises(WarehouseError, match=r"is listed in the manifest of Lead run .* but missing"):
-        warehouse.load_run(lake, manifest)
-    assert warehouse.row_count("Lead") == 0
-
-
-def test_empty_run_and_keyword_object_names(lake: Lake, warehouse: PostgresWarehouse) -> None:
-    result = warehouse.load_run(lake, write_run(lake, RUN_1, []))
-    assert (result.rows, result.files) == (0, 0)
-    assert warehouse.loaded_runs("Lead") == {RUN_1}
-    assert warehouse.row_count("Lead") == 0
-    order = pa.table({"Id": ["801A"], "Status": ["Draft"]})
-    assert warehouse.load_run(lake, write_run(lake, RUN_1, [order], obj="Order")).table == "raw_salesforce.order"
-    assert warehouse.row_count("Order") == 1
-
-
 def test_a_part_larger_than_one_batch_streams_whole(lake: Lake, warehouse: PostgresWarehouse, database: str) -> None:
     ids = [f"00Q{i:07d}" for i in range(150_000)]  # over two of the loader's 65,536-row batches
     result = warehouse.load_run(lake, write_run(lake, RUN_1, [leads(ids)]))
     assert result.rows == warehouse.row_count("Lead") == len(ids)
-    assert _query(database, 'SELECT count(DISTINCT "Id"), min("Id"), max("Id") FROM raw_salesforce.lead') == [
+    assert query(database, 'SELECT count(DISTINCT "Id"), min("Id"), max("Id") FROM raw_salesforce.lead') == [
         (len(ids), ids[0], ids[-1])
     ]
-
-
-def test_load_pending_picks_only_new_runs_in_order(lake: Lake, warehouse: PostgresWarehouse, database: str) -> None:
-    assert warehouse.load_pending(lake, ["Lead", "Contact"]) == []
-    # Written out of order, and RUN_3 on a later run_date folder than RUN_2.
-    write_run(lake, RUN_2, [leads(["00Q2"])])
-    write_run(lake, RUN_1, [leads(["00Q1"])])
-    write_run(lake, RUN_1, [pa.table({"Id": ["003A"]})], obj="Contact")
-    lake.put_bytes(raw_part_key("Lead", DAY, "20261105T090000Z-dddd", 0), b"a run still being written")
-
-    first = warehouse.load_pending(lake, ["Lead", "Contact"])
-    assert [(r.run_id, r.object) for r in first] == [(RUN_1, "Lead"), (RUN_1, "Contact"), (RUN_2, "Lead")]
-    loaded_at = dict(_query(database, 'SELECT "Id", _sg_loaded_at FROM raw_salesforce.lead'))
-    assert loaded_at["00Q1"] <= loaded_at["00Q2"]
-
-    write_run(lake, RUN_3, [leads(["00Q3"])], run_date=date(2026, 11, 4))
-    with warehouse:
-        second = warehouse.load_pending(lake, ["Lead", "Contact"])
-        assert [(r.run_id, r.object) for r in second] == [(RUN_3, "Lead")]
-        assert warehouse.load_pending(lake, ["Lead", "Contact"]) == []
-        assert warehouse.row_count("Lead") == 3
-        assert warehouse.loaded_runs("Lead") == {RUN_1, RUN_2, RUN_3}
 
 
 def test_concurrent_loaders_queue_instead_of_racing(lake: Lake, database: str) -> None:
@@ -312,7 +181,7 @@ def test_concurrent_loaders_queue_instead_of_racing(lake: Lake, database: str) -
     with ThreadPoolExecutor(len(manifests)) as pool:
         results = list(pool.map(lambda m: PostgresWarehouse(database).load_run(lake, m), manifests))
     assert [r.rows for r in results] == [2] * len(objects)
-    assert _query(database, "SELECT count(*) FROM raw_salesforce._sg_loads") == [(len(objects),)]
+    assert query(database, "SELECT count(*) FROM raw_salesforce._sg_loads") == [(len(objects),)]
 
 
 def test_unreachable_server_says_where_and_what_to_check(postgres: PostgresInfo) -> None:
@@ -423,10 +292,10 @@ def test_the_demo_org_extracted_and_loaded_matches_duckdb(
     # The same layout on both: the same tables, with the same columns in the same order.
     with duckdb.connect(str(duckdb_warehouse.path), read_only=True) as con:
         duck_layout = _layout(con.execute(_LAYOUT_SQL).fetchall())
-    pg_layout = _layout(_query(database, _LAYOUT_SQL))
+    pg_layout = _layout(query(database, _LAYOUT_SQL))
     assert pg_layout == duck_layout
     assert set(pg_layout) == {obj.lower() for obj in [*objects, FINDINGS_OBJECT]} | {"_sg_loads"}
     # And the same content, down to the provenance flags the governance models read.
     ai_leads = 'SELECT count(*) FROM raw_salesforce.lead WHERE "AI_Generated__c"'
     with duckdb.connect(str(duckdb_warehouse.path), read_only=True) as con:
-        assert _query(database, ai_leads) == con.execute(ai_leads).fetchall() != [(0,)]
+        assert query(database, ai_leads) == con.execute(ai_leads).fetchall() != [(0,)]

@@ -1,9 +1,15 @@
-"""Loading extractor runs from the lake (local folder and S3 on moto) into a DuckDB file."""
+"""Loading extractor runs from the lake (local folder and S3 on moto) into the warehouse.
+
+The load contract (idempotence, schema evolution, integrity checks, pending runs) is tested on both
+backends, DuckDB and PostgreSQL; what only one of them has is tested beside it.
+"""
 
 from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -16,10 +22,11 @@ import pytest
 
 from synthgov.lake import Lake, LocalLake, S3Lake, manifest_key, raw_part_key
 from synthgov.settings import duckdb_path
-from synthgov.warehouse import Warehouse, WarehouseError
+from synthgov.warehouse import BaseWarehouse, PostgresWarehouse, Warehouse, WarehouseError
 from tests.lake_runs import DAY, RUN_1, RUN_2, RUN_3
 from tests.lake_runs import leads as _leads
 from tests.lake_runs import write_run as _write_run
+from tests.postgres import query as pg_query
 
 pytestmark = pytest.mark.integration
 
@@ -35,6 +42,21 @@ def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Lake:
 @pytest.fixture
 def warehouse(tmp_path: Path) -> Warehouse:
     return Warehouse(tmp_path / "warehouse.duckdb")
+
+
+@dataclass
+class Backend:
+    warehouse: BaseWarehouse
+    query: Callable[[str], list[tuple[Any, ...]]]
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    if request.param == "duckdb":
+        duck = Warehouse(tmp_path / "warehouse.duckdb")
+        return Backend(duck, lambda sql: _query(duck, sql))
+    dsn: str = request.getfixturevalue("database")
+    return Backend(PostgresWarehouse(dsn), lambda sql: pg_query(dsn, sql))
 
 
 def _query(warehouse: Warehouse, sql: str) -> list[tuple[Any, ...]]:
@@ -70,26 +92,26 @@ def test_load_run(lake: Lake, warehouse: Warehouse) -> None:
     assert [f["key"] for f in json.loads(load[3])] == [f["key"] for f in manifest["files"]]
 
 
-def test_retried_load_does_not_double_rows(lake: Lake, warehouse: Warehouse) -> None:
+def test_retried_load_does_not_double_rows(lake: Lake, backend: Backend) -> None:
     manifest = _write_run(lake, RUN_1, [_leads(["00Q1", "00Q2"])])
-    warehouse.load_run(lake, manifest)
-    again = warehouse.load_run(lake, manifest)
+    backend.warehouse.load_run(lake, manifest)
+    again = backend.warehouse.load_run(lake, manifest)
     assert again.replaced_rows == 2
-    assert warehouse.row_count("Lead") == 2
-    assert _query(warehouse, "SELECT count(*) FROM raw_salesforce._sg_loads") == [(1,)]
+    assert backend.warehouse.row_count("Lead") == 2
+    assert backend.query("SELECT count(*) FROM raw_salesforce._sg_loads") == [(1,)]
 
 
-def test_schema_evolution(lake: Lake, warehouse: Warehouse) -> None:
-    warehouse.load_run(lake, _write_run(lake, RUN_1, [_leads(["00Q1"])]))
-    second = warehouse.load_run(
+def test_schema_evolution(lake: Lake, backend: Backend) -> None:
+    backend.warehouse.load_run(lake, _write_run(lake, RUN_1, [_leads(["00Q1"])]))
+    second = backend.warehouse.load_run(
         lake, _write_run(lake, RUN_2, [_leads(["00Q2"], Score_Model__c=["gbm-v3"]).drop_columns(["Lead_Score__c"])])
     )
     assert second.added_columns == ("Score_Model__c",)
-    rows = _query(warehouse, 'SELECT "Id", "Lead_Score__c", "Score_Model__c" FROM raw_salesforce.lead ORDER BY 1')
+    rows = backend.query('SELECT "Id", "Lead_Score__c", "Score_Model__c" FROM raw_salesforce.lead ORDER BY 1')
     assert rows == [("00Q1", Decimal("50.25"), None), ("00Q2", None, "gbm-v3")]
 
 
-def test_schema_evolution_within_one_run_and_null_typed_columns(lake: Lake, warehouse: Warehouse) -> None:
+def test_schema_evolution_within_one_run_and_null_typed_columns(lake: Lake, backend: Backend) -> None:
     manifest = _write_run(
         lake,
         RUN_1,
@@ -98,9 +120,9 @@ def test_schema_evolution_within_one_run_and_null_typed_columns(lake: Lake, ware
             _leads(["00Q2"], Description=["written by a person"]),
         ],
     )
-    result = warehouse.load_run(lake, manifest)
+    result = backend.warehouse.load_run(lake, manifest)
     assert result.added_columns == ("Description",)
-    assert _query(warehouse, 'SELECT "Id", "Description" FROM raw_salesforce.lead ORDER BY 1') == [
+    assert backend.query('SELECT "Id", "Description" FROM raw_salesforce.lead ORDER BY 1') == [
         ("00Q1", None),
         ("00Q2", "written by a person"),
     ]
@@ -114,7 +136,7 @@ def test_changed_column_type_is_refused(lake: Lake, warehouse: Warehouse) -> Non
     assert warehouse.loaded_runs("Lead") == {RUN_1}
 
 
-def test_sha_mismatch_loads_nothing(lake: Lake, warehouse: Warehouse) -> None:
+def test_sha_mismatch_loads_nothing(lake: Lake, backend: Backend) -> None:
     manifest = _write_run(lake, RUN_1, [_leads(["00Q1"]), _leads(["00Q2"])])
     tampered = manifest["files"][1]["key"]
     buffer = io.BytesIO()
@@ -122,21 +144,21 @@ def test_sha_mismatch_loads_nothing(lake: Lake, warehouse: Warehouse) -> None:
     lake.put_bytes(tampered, buffer.getvalue())
 
     with pytest.raises(WarehouseError, match=rf"{lake.uri(tampered)} has SHA-256 .* but the manifest"):
-        warehouse.load_run(lake, manifest)
-    assert warehouse.row_count("Lead") == 0  # the first, intact part was rolled back with the run
-    assert warehouse.loaded_runs("Lead") == set()
+        backend.warehouse.load_run(lake, manifest)
+    assert backend.warehouse.row_count("Lead") == 0  # the first, intact part was rolled back with the run
+    assert backend.warehouse.loaded_runs("Lead") == set()
 
 
-def test_missing_part_and_row_count_mismatch(lake: Lake, warehouse: Warehouse) -> None:
+def test_missing_part_and_row_count_mismatch(lake: Lake, backend: Backend) -> None:
     manifest = _write_run(lake, RUN_1, [_leads(["00Q1", "00Q2"])])
     wrong_rows = json.loads(json.dumps(manifest))
     wrong_rows["files"][0]["rows"] = 3
     with pytest.raises(WarehouseError, match=r"holds 2 rows, but the manifest .* says 3"):
-        warehouse.load_run(lake, wrong_rows)
+        backend.warehouse.load_run(lake, wrong_rows)
     lake.delete(manifest["files"][0]["key"])
     with pytest.raises(WarehouseError, match=r"is listed in the manifest of Lead run .* but missing"):
-        warehouse.load_run(lake, manifest)
-    assert warehouse.row_count("Lead") == 0
+        backend.warehouse.load_run(lake, manifest)
+    assert backend.warehouse.row_count("Lead") == 0
 
 
 @pytest.mark.parametrize(
@@ -154,40 +176,40 @@ def test_malformed_manifest(tmp_path: Path, warehouse: Warehouse, manifest: dict
         warehouse.load_run(LocalLake(tmp_path / "lake"), manifest)
 
 
-def test_empty_run_is_recorded(lake: Lake, warehouse: Warehouse) -> None:
-    result = warehouse.load_run(lake, _write_run(lake, RUN_1, []))
+def test_empty_run_is_recorded(lake: Lake, backend: Backend) -> None:
+    result = backend.warehouse.load_run(lake, _write_run(lake, RUN_1, []))
     assert (result.rows, result.files) == (0, 0)
-    assert warehouse.loaded_runs("Lead") == {RUN_1}
-    assert warehouse.row_count("Lead") == 0
+    assert backend.warehouse.loaded_runs("Lead") == {RUN_1}
+    assert backend.warehouse.row_count("Lead") == 0
 
 
-def test_keyword_object_names_are_quoted(lake: Lake, warehouse: Warehouse) -> None:
+def test_keyword_object_names_are_quoted(lake: Lake, backend: Backend) -> None:
     order = pa.table({"Id": ["801A"], "Status": ["Draft"]})
-    result = warehouse.load_run(lake, _write_run(lake, RUN_1, [order], obj="Order"))
+    result = backend.warehouse.load_run(lake, _write_run(lake, RUN_1, [order], obj="Order"))
     assert result.table == "raw_salesforce.order"
-    assert warehouse.row_count("Order") == 1
+    assert backend.warehouse.row_count("Order") == 1
 
 
-def test_load_pending_picks_only_new_runs_in_order(lake: Lake, warehouse: Warehouse) -> None:
-    assert warehouse.load_pending(lake, ["Lead", "Contact"]) == []
+def test_load_pending_picks_only_new_runs_in_order(lake: Lake, backend: Backend) -> None:
+    assert backend.warehouse.load_pending(lake, ["Lead", "Contact"]) == []
     # Written out of order, and RUN_3 on a later run_date folder than RUN_2.
     _write_run(lake, RUN_2, [_leads(["00Q2"])])
     _write_run(lake, RUN_1, [_leads(["00Q1"])])
     _write_run(lake, RUN_1, [pa.table({"Id": ["003A"]})], obj="Contact")
     lake.put_bytes(raw_part_key("Lead", DAY, "20261105T090000Z-dddd", 0), b"a run still being written")
 
-    first = warehouse.load_pending(lake, ["Lead", "Contact"])
+    first = backend.warehouse.load_pending(lake, ["Lead", "Contact"])
     assert [(r.run_id, r.object) for r in first] == [(RUN_1, "Lead"), (RUN_1, "Contact"), (RUN_2, "Lead")]
-    loaded_at = dict(_query(warehouse, 'SELECT "Id", _sg_loaded_at FROM raw_salesforce.lead'))
+    loaded_at = dict(backend.query('SELECT "Id", _sg_loaded_at FROM raw_salesforce.lead'))
     assert loaded_at["00Q1"] <= loaded_at["00Q2"]
 
     _write_run(lake, RUN_3, [_leads(["00Q3"])], run_date=date(2026, 11, 4))
-    with warehouse:
-        second = warehouse.load_pending(lake, ["Lead", "Contact"])
+    with backend.warehouse:
+        second = backend.warehouse.load_pending(lake, ["Lead", "Contact"])
         assert [(r.run_id, r.object) for r in second] == [(RUN_3, "Lead")]
-        assert warehouse.load_pending(lake, ["Lead", "Contact"]) == []
-        assert warehouse.row_count("Lead") == 3
-        assert warehouse.loaded_runs("Lead") == {RUN_1, RUN_2, RUN_3}
+        assert backend.warehouse.load_pending(lake, ["Lead", "Contact"]) == []
+        assert backend.warehouse.row_count("Lead") == 3
+        assert backend.warehouse.loaded_runs("Lead") == {RUN_1, RUN_2, RUN_3}
 
 
 def test_load_pending_refuses_a_manifest_at_the_wrong_key(lake: Lake, warehouse: Warehouse) -> None:
