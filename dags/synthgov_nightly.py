@@ -9,6 +9,9 @@ Nightly extraction of the Salesforce org into synthgov's lake and warehouse.
 - `extract` runs once per object (incremental objects from their watermark, snapshot objects
   whole) and writes parquet parts and a manifest per run to the lake.
 - `inspect_media` reads the C2PA provenance of the new ContentVersion files.
+- `read_training_manifests` reads the training-data manifests in the lake's training zone
+  (`training/`, or `SYNTHGOV_TRAINING_LAKE_URL`); `read_training_lake_posture` reads the zone's
+  bucket controls with boto3 (not applicable on a local lake).
 - `load` appends every run the warehouse lacks to DuckDB's `raw_salesforce` schema and updates
   the asset `synthgov_raw_salesforce`.
 - `export_policies` validates `include/policies` against the warehouse and hands them to dbt.
@@ -36,6 +39,13 @@ data-platform (synthgov maintainers)
   the org (renamed, or missing permissions). Fix the config or the integration user's access.
 - **`extract` fails with "login ... failed" or "cannot reach"**: check the `salesforce_default`
   connection (`instance_url`, `client_id`, `client_secret`, `ca_bundle`) with *Test* in the UI.
+- **`read_training_manifests` fails** ("cannot read the training zone"): the zone's bucket or folder
+  cannot be listed or read; check `SYNTHGOV_TRAINING_LAKE_URL` and the credentials (s3:ListBucket,
+  s3:GetObject). Manifests with problems never fail the task: they are findings
+  (`finding_training_data_consent`), and the log lists each problem with file, entry and field.
+- **`read_training_lake_posture` reports `error` controls**: synthgov's credentials may not read a
+  bucket setting (s3:GetBucketLogging, s3:GetBucketPublicAccessBlock, s3:GetEncryptionConfiguration,
+  s3:GetBucketVersioning); the finding says which.
 - **`load` fails**: a run whose parts changed after extraction (SHA-256 mismatch) or a column whose
   type changed; the message says which. Nothing of that run was loaded; loading is idempotent by run
   id, so clearing the task after the fix is safe. A lock error means another process holds the
@@ -62,6 +72,7 @@ from synthgov_airflow.dbt import governance_task_group
 from synthgov_airflow.operators.extract import SalesforceExtractOperator
 from synthgov_airflow.operators.load import WAREHOUSE_POOL, WarehouseLoadOperator
 from synthgov_airflow.operators.media import MediaInspectOperator
+from synthgov_airflow.operators.training import TrainingLakePostureOperator, TrainingManifestsOperator
 
 with DAG(
     dag_id="synthgov_nightly",
@@ -95,12 +106,18 @@ with DAG(
 
     extract = SalesforceExtractOperator.partial(task_id="extract").expand_kwargs(plan())
     inspect_media = MediaInspectOperator(task_id="inspect_media", trigger_rule=TriggerRule.NONE_FAILED)
+    training = [
+        TrainingManifestsOperator(task_id="read_training_manifests", trigger_rule=TriggerRule.NONE_FAILED),
+        TrainingLakePostureOperator(task_id="read_training_lake_posture", trigger_rule=TriggerRule.NONE_FAILED),
+    ]
     load = WarehouseLoadOperator(
         task_id="load",
         media_task_id=inspect_media.task_id,
+        findings_task_ids=[t.task_id for t in training],
         trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
         pool=WAREHOUSE_POOL,
         outlets=[RAW_SALESFORCE],
     )
     policies = export_policies()
-    extract >> inspect_media >> load >> policies >> governance_task_group() >> retention_candidates_ready()
+    extract >> [inspect_media, *training] >> load
+    load >> policies >> governance_task_group() >> retention_candidates_ready()

@@ -19,10 +19,10 @@
          "description": "Installed AppExchange packages with AI or deepfake generation capabilities that compliance has not approved"},
         {"control": "lead_scoring_bias", "regulation": "NIST AI RMF MEASURE 2.11",
          "description": "Lead-scoring models whose mean score for leads built on synthetic inputs differs from the others by more than the policy's threshold"},
-        {"control": "training_data_consent", "regulation": "GDPR Art. 6, Art. 7",
-         "description": "Training-data manifests with authentic records lacking documented consent or provenance (no training zone yet: always empty)"},
-        {"control": "training_lake_posture", "regulation": "GDPR Art. 32; NIST AI 600-1",
-         "description": "Training-data zone of the lake without its own bucket or prefix, access logging, public access block or encryption (no training zone yet: always empty)"},
+        {"control": "training_data_consent", "regulation": "GDPR Art. 6, Art. 7; NIST AI 600-1",
+         "description": "Training-data manifests in the lake's training zone using authentic records without recorded consent, declaring provenance the ledger contradicts, naming records the CRM lacks, or failing their schema"},
+        {"control": "training_lake_posture", "regulation": "GDPR Art. 32, Art. 5(1)(f); NIST AI RMF MANAGE",
+         "description": "Controls of the lake's training zone that fail or cannot be read: separation from the raw zone, server access logging, public access block, default encryption, versioning (not applicable, severity info, on a local-folder lake)"},
     ]) }}
 {% endmacro %}
 
@@ -51,20 +51,3 @@
         {{ as_of() }} as detected_at
 {%- endmacro %}
 
-
-{#
-    A finding table with the common columns and no rows, for controls whose input does not exist
-    yet (the training-data zone of the lake).
-#}
-{% macro empty_findings(control) -%}
-select
-    {{ finding_columns(
-        control,
-        "cast(null as " ~ dbt.type_string() ~ ")",
-        "cast(null as " ~ dbt.type_string() ~ ")",
-        "cast(null as " ~ dbt.type_string() ~ ")",
-        "cast(null as " ~ dbt.type_string() ~ ")",
-        "cast(null as " ~ dbt.type_string() ~ ")",
-    ) }}
-where false
-{%- endmacro %}

@@ -31,15 +31,19 @@
         "lead_score": {"type": "float", "default": none},
         "score_model": {"type": "text", "default": none},
         "score_automated_decision": {"type": "boolean", "default": "false"},
+        "training_consent": {"type": "boolean", "default": none},
     }) }}
 {% endmacro %}
 
 
-{# The provenance roles every content object carries in staging (scores are Lead-only). #}
+{#
+    The provenance roles every content object carries in staging (scores are Lead-only).
+    training_consent stays NULL where the object maps no consent field: "cannot be known", not "no".
+#}
 {% macro content_roles() %}
     {{ return([
         "ai_generated", "ai_tool", "ai_model", "generated_at", "disclosure_shown",
-        "human_reviewed", "legal_hold", "synthetic_persona",
+        "human_reviewed", "legal_hold", "synthetic_persona", "training_consent",
     ]) }}
 {% endmacro %}
 

@@ -2,7 +2,10 @@
     Incremental objects arrive as appended versions: every change of a record is a new row, and a
     soft delete is a version with IsDeleted = true. The live record is the latest version by
     SystemModstamp (then by load run, whose ids sort chronologically); records whose latest version
-    is deleted are out, whatever they looked like before.
+    is deleted, and records purged by retention (raw_salesforce._sg_purged), are out, whatever they
+    looked like before. An incremental run ranks only the records with a version loaded since its
+    watermark, over all of their versions (see incremental.sql); the pre-hooks take out the
+    ones that left.
 #}
 {% macro salesforce_latest_versions(relation, soft_delete=true) %}
     select *
@@ -14,22 +17,74 @@
                 order by versions."SystemModstamp" desc, versions._sg_run_id desc
             ) as _sg_version_rank
         from {{ relation }} as versions
+        {%- if is_incremental() %}
+        where versions."Id" in ({{ salesforce_changed_ids(relation) }})
+        {%- endif %}
     ) as ranked
     where _sg_version_rank = 1
     {%- if soft_delete %}
         and not coalesce(ranked."IsDeleted", false)
     {%- endif %}
+        and {{ salesforce_not_purged('ranked."Id"') }}
 {% endmacro %}
+
+
+{# Ids of the records with a version loaded after the model's watermark. #}
+{% macro salesforce_changed_ids(relation) -%}
+    select changed."Id" from {{ relation }} as changed where changed._sg_loaded_at > {{ incremental_watermark() }}
+{%- endmacro %}
+
+
+{#
+    The record is not listed as purged. Ids are matched alone: Salesforce ids are unique across
+    objects, and a purged record must not survive a misspelt object name.
+#}
+{% macro salesforce_not_purged(id_column) -%}
+    not exists (
+        select 1 from {{ source('salesforce', '_sg_purged') }} as purged where purged.record_id = {{ id_column }}
+    )
+{%- endmacro %}
+
+
+{#
+    The pre-hooks of the latest-versions staging models: before an incremental run, take out
+    everything when the model was built from another policy or code (incremental.sql), the records
+    the run recomputes (a version loaded since the watermark), and the purged ones.
+#}
+{% macro salesforce_prune_hooks(table, key) %}
+    {{ return([
+        "{{ incremental_prune_stale() }}",
+        "{{ salesforce_prune_changed(source('salesforce', '" ~ table ~ "'), '" ~ key ~ "') }}",
+        "{{ salesforce_prune_purged('" ~ key ~ "') }}",
+    ]) }}
+{% endmacro %}
+
+
+{% macro salesforce_prune_changed(relation, key) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }} where {{ key }} in ({{ salesforce_changed_ids(relation) }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{% macro salesforce_prune_purged(key) -%}
+    {%- if is_incremental() -%}
+    delete from {{ this }}
+    where {{ key }} in (select purged.record_id from {{ source('salesforce', '_sg_purged') }} as purged)
+    {%- endif -%}
+{%- endmacro %}
 
 
 {#
     Snapshot objects (no IsDeleted, hard deletes, Tooling objects) are read whole every run: the
-    latest run is the org as it stands, and a record missing from it is gone.
+    latest run is the org as it stands, and a record missing from it (or purged) is gone. They are
+    small, so their staging models stay views.
 #}
 {% macro salesforce_latest_snapshot(relation) %}
     select *
-    from {{ relation }}
-    where _sg_run_id = (select max(latest_run._sg_run_id) from {{ relation }} as latest_run)
+    from {{ relation }} as snapshot_rows
+    where snapshot_rows._sg_run_id = (select max(latest_run._sg_run_id) from {{ relation }} as latest_run)
+        and {{ salesforce_not_purged('snapshot_rows."Id"') }}
 {% endmacro %}
 
 

@@ -38,6 +38,7 @@ MAPPING_ROLES = (
     "lead_score",
     "score_model",
     "score_automated_decision",
+    "training_consent",
 )
 PROVENANCE_ROLES = (
     "record_id",

@@ -54,6 +54,14 @@ PG_PART_ENVS: dict[str, tuple[str, str | None]] = {
 }
 RAW_SCHEMA = "raw_salesforce"
 LOADS_TABLE = f"{RAW_SCHEMA}._sg_loads"
+# Records a retention run purged (written by record_purged; staging leaves them out).
+PURGED_TABLE = f"{RAW_SCHEMA}._sg_purged"
+_PURGED_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {PURGED_TABLE} (object_name VARCHAR NOT NULL, "
+    "record_id VARCHAR NOT NULL, purged_at TIMESTAMP NOT NULL, purge_run_id VARCHAR NOT NULL)"
+)
+# Tables keyed by another object's id that must lose a purged record's rows too.
+PURGED_FINDINGS: dict[str, tuple[tuple[str, str], ...]] = {"ContentVersion": (("ContentVersion_Media", "record_id"),)}
 RUN_ID_COLUMN = "_sg_run_id"
 LOADED_AT_COLUMN = "_sg_loaded_at"
 
@@ -480,6 +488,8 @@ class BaseWarehouse(ABC):
                     "rows BIGINT NOT NULL, loaded_at TIMESTAMP NOT NULL, files VARCHAR NOT NULL, "
                     "PRIMARY KEY (object, run_id))"
                 )
+                # Empty until a retention run purges; dbt's staging reads it from the first build on.
+                s.execute(_PURGED_DDL)
                 replaced = 0
                 if s.columns(run.object.lower()):
                     replaced = s.execute(f"DELETE FROM {table} WHERE {RUN_ID_COLUMN} = {s.param}", [run.run_id])
@@ -526,6 +536,53 @@ class BaseWarehouse(ABC):
                 return 0
             ((count,),) = s.query(f"SELECT count(*) FROM {_sql_table(obj)}")
             return int(count)
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        """Rows of a read-only query (the retention planner reads the marts this way)."""
+        with self._connection() as s:
+            return s.query(sql)
+
+    def has_table(self, schema: str, name: str) -> bool:
+        with self._connection() as s:
+            rows = s.query(
+                "SELECT count(*) FROM information_schema.tables "
+                f"WHERE table_schema = {s.param} AND table_name = {s.param}",
+                [schema, name],
+            )
+            return bool(rows[0][0])
+
+    def record_purged(self, ids_by_object: dict[str, list[str]], run_id: str, purged_at: datetime) -> int:
+        """Remove purged records from the raw tables and list them in ``raw_salesforce._sg_purged``.
+
+        GDPR erasure reaches the warehouse copy too; the list lets staging keep them out even where an
+        incremental model still holds an old version. Returns the raw rows removed.
+        """
+        removed = 0
+        with self._connection() as s:
+            s.begin_load()
+            try:
+                s.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+                s.execute(_PURGED_DDL)
+                for obj, ids in ids_by_object.items():
+                    for start in range(0, len(ids), 1000):
+                        part = ids[start : start + 1000]
+                        marks = ", ".join(s.param for _ in part)
+                        for table, column in ((obj, "Id"), *PURGED_FINDINGS.get(obj, ())):
+                            present = s.columns(table.lower())
+                            if column.lower() in present:
+                                real = present[column.lower()][0]
+                                removed += s.execute(
+                                    f"DELETE FROM {_sql_table(table)} WHERE {_quote(real)} IN ({marks})", part
+                                )
+                        stamp = purged_at.astimezone(UTC).replace(tzinfo=None)
+                        rows = ", ".join(f"({s.param}, {s.param}, {s.param}, {s.param})" for _ in part)
+                        values = [v for record_id in part for v in (obj, record_id, stamp, run_id)]
+                        s.execute(f"INSERT INTO {PURGED_TABLE} VALUES {rows}", values)
+                s.commit()
+            except BaseException:
+                s.rollback()
+                raise
+        return removed
 
     def load_pending(self, lake: Lake, objects: list[str]) -> list[LoadResult]:
         """Load every run in the lake of these objects that the warehouse lacks, oldest run first.

@@ -57,11 +57,12 @@ def export_policies() -> list[str]:
             "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'raw_salesforce'"
         ).fetchall():
             columns.setdefault(str(table), set()).add(str(column))
-    if not columns:
+    known = {name: columns[name.lower()] for name in objects if name.lower() in columns}
+    # Findings tables (the training zone's snapshots) can be there before any Salesforce object is.
+    if not known:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        raise AirflowSkipException("the warehouse has no raw data yet: nothing for dbt to build")
-    known = {name: columns[name.lower()] for name in objects if name.lower() in columns}
+        raise AirflowSkipException("the warehouse has no Salesforce data yet: nothing for dbt to build")
     try:
         policies = load_policies(known_objects=set(objects), known_columns=known)
     except PolicyError as exc:

@@ -15,6 +15,7 @@ from airflow.sdk import CronTriggerTimetable, TriggerRule
 
 from synthgov_airflow.operators.extract import SalesforceExtractOperator
 from synthgov_airflow.operators.load import WAREHOUSE_POOL, WarehouseLoadOperator
+from synthgov_airflow.operators.training import TrainingLakePostureOperator, TrainingManifestsOperator
 
 pytestmark = pytest.mark.unit
 
@@ -64,10 +65,14 @@ def test_nightly_dag_shape(dagbag: DagBag) -> None:
     assert dag.default_args["owner"] == "data-platform"
     assert set(dag.tags) == {"synthgov", "salesforce", "governance"}
     assert dag.task_dict["plan"].downstream_task_ids == {"extract"}
-    assert dag.task_dict["extract"].downstream_task_ids == {"inspect_media"}
-    assert dag.task_dict["inspect_media"].downstream_task_ids == {"load"}
-    assert dag.task_dict["inspect_media"].trigger_rule == TriggerRule.NONE_FAILED
+    readers = {"inspect_media", "read_training_manifests", "read_training_lake_posture"}
+    assert dag.task_dict["extract"].downstream_task_ids == readers
+    for task_id in readers:
+        assert dag.task_dict[task_id].downstream_task_ids == {"load"}
+        assert dag.task_dict[task_id].trigger_rule == TriggerRule.NONE_FAILED
     load = dag.task_dict["load"]
+    assert isinstance(load, WarehouseLoadOperator)
+    assert load.findings_task_ids == ["read_training_manifests", "read_training_lake_posture"]
     assert load.trigger_rule == TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
     assert load.pool == WAREHOUSE_POOL
     assert [outlet.name for outlet in load.outlets] == ["synthgov_raw_salesforce"]
@@ -136,3 +141,9 @@ def test_operators_validate_their_arguments_without_io() -> None:
     with pytest.raises(ValueError, match="objects must be a non-empty list"):
         WarehouseLoadOperator(task_id="bad", objects=[])
     assert WarehouseLoadOperator(task_id="load").pool == WAREHOUSE_POOL
+    with pytest.raises(ValueError, match="findings_task_ids must be a list of task ids"):
+        WarehouseLoadOperator(task_id="bad", findings_task_ids=[""])
+    with pytest.raises(ValueError, match="training_lake_url must not be empty"):
+        TrainingManifestsOperator(task_id="bad", training_lake_url="")
+    with pytest.raises(ValueError, match="lake_url must not be empty"):
+        TrainingLakePostureOperator(task_id="bad", lake_url=" ")

@@ -3,8 +3,10 @@
 The warehouse is built once for the module: the demo org is reseeded and extracted, then changed
 (a soft delete, a legal hold, a removed permission set assignment, an edit) and extracted again, so
 staging must pick the latest version of every record, drop deleted ones and read snapshot objects
-from the latest run only. The ground truth is read after the changes (it is computed live), and dbt
-runs in-process on a copy of dbt_project/ so the repository's project is never written to.
+from the latest run only. The demo org's training-data manifests are put in the lake's training zone
+and read, and the posture of a training bucket with gaps (on moto's S3 server) is read. The ground
+truth is read after the changes (it is computed live), and dbt runs in-process on a copy of
+dbt_project/ so the repository's project is never written to.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +31,9 @@ from synthgov.policies import export_for_dbt, load_policies
 from synthgov.salesforce.connection import Credentials, SalesforceConnection
 from synthgov.sandbox.process import SandboxProcess
 from synthgov.settings import Settings
+from synthgov.training.manifest import read_training_manifests
+from synthgov.training.posture import PUBLIC_ACCESS_SETTINGS, read_training_lake_posture
+from synthgov.training.zone import open_training_zone
 from synthgov.warehouse import RAW_SCHEMA, Warehouse
 from tests.conftest import REPO
 
@@ -59,6 +65,7 @@ class Built:
     truth: dict[str, Any]
     as_of: str
     changes: Changes
+    training_bucket: str
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         # dbt-duckdb keeps its database open in this process after dbt returns, and DuckDB refuses a
@@ -151,11 +158,38 @@ def _org_time(value: str) -> str:
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z").isoformat()
 
 
+def _training_zone(org: SandboxProcess, lake: LocalLake, s3_admin: Any, s3_server: str) -> tuple[list[Any], str]:
+    """The demo manifests in the lake's training zone, and a training bucket with gaps; both read as a nightly does."""
+    zone = open_training_zone(lake, None)
+    for manifest in org.control("GET", "training-manifests")["manifests"]:
+        zone.lake.put_bytes(manifest["key"], json.dumps(manifest["document"]).encode())
+    manifests = read_training_manifests(lake, zone, run_id="20261102T090000Z-traina").manifests
+    bucket = f"training-gaps-{uuid.uuid4().hex[:10]}"
+    s3_admin.create_bucket(Bucket=bucket)
+    blocked = dict.fromkeys(PUBLIC_ACCESS_SETTINGS, True) | {"BlockPublicPolicy": False}
+    s3_admin.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration=blocked)
+    s3_zone = open_training_zone(lake, f"s3://{bucket}/sets")
+    posture = read_training_lake_posture(lake, s3_zone, run_id="20261102T090000Z-trainb").manifests
+    return manifests + posture, bucket
+
+
 @pytest.fixture(scope="module")
-def built(demo_org: SandboxProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+def built(
+    demo_org: SandboxProcess, tmp_path_factory: pytest.TempPathFactory, s3_server: str, _s3_admin: Any
+) -> Iterator[Built]:
     tmp = tmp_path_factory.mktemp("dbt-duckdb")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("REQUESTS_CA_BUNDLE", demo_org.ca_bundle)
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "SYNTHGOV_S3_ENDPOINT_URL": s3_server,
+        }.items():
+            mp.setenv(name, value)
+        for name in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL", "SYNTHGOV_TRAINING_LAKE_URL"):
+            mp.delenv(name, raising=False)
         demo_org.control("DELETE", "faults")
         demo_org.control("POST", "seed", {"profile": "demo", "scale": 1, "seed": 42})
         demo_org.token(fresh=True)  # a reseed ends every session
@@ -170,6 +204,8 @@ def built(demo_org: SandboxProcess, tmp_path_factory: pytest.TempPathFactory) ->
         changes = _change_the_org(demo_org)
         second = extract_all(connect(demo_org), lake, config, settings)
         load_all(lake, warehouse, objects, second.media.manifests if second.media else [])
+        training, training_bucket = _training_zone(demo_org, lake, _s3_admin, s3_server)
+        load_all(lake, warehouse, [], training)
         truth = demo_org.control("GET", "ground-truth")
 
         project = _copy_project(tmp)
@@ -185,7 +221,7 @@ def built(demo_org: SandboxProcess, tmp_path_factory: pytest.TempPathFactory) ->
             kind = str(node_result.node.resource_type)
             kinds[kind] = kinds.get(kind, 0) + 1
         print(f"dbt build: {build_seconds:.1f} s, {kinds}")
-        yield Built(project, warehouse.path, truth, as_of, changes)
+        yield Built(project, warehouse.path, truth, as_of, changes, training_bucket)
 
 
 def truth_keys(truth: dict[str, Any], label: str, *, heuristic: bool) -> Keys:
@@ -217,6 +253,11 @@ RULE_BASED = {
     "unapproved_ai_package": "select object_name, entity_id from marts.finding_ai_capable_packages",
     "legal_hold": "select object_name, record_id from marts.provenance_ledger where not is_heuristic and legal_hold",
     "retention_due": "select object_name, record_id from marts.retention_candidates",
+    # A consent finding is addressed to its manifest entry, a provenance finding to the entry's declaration.
+    "training_no_consent": "select f.object_name, r.record_id from marts.finding_training_data_consent as f "
+    "join staging.stg_training__manifest_records as r on f.entity_id = r.manifest_entry_id",
+    "training_provenance_mismatch": "select f.object_name, r.record_id from marts.finding_training_data_consent as f "
+    "join staging.stg_training__manifest_records as r on f.entity_id = r.manifest_entry_id || '/declared_provenance'",
 }
 HEURISTIC_SQL = {
     "ai_generated": "select object_name, record_id from marts.provenance_ledger where is_heuristic",
@@ -306,17 +347,22 @@ def test_lead_scoring_bias_finds_the_planted_gap(built: Built) -> None:
 
 def test_governance_summary_counts_every_control(built: Built) -> None:
     summary = {
-        str(r[0]): (int(r[1]), int(r[2]) + int(r[3]) + int(r[4]))
+        str(r[0]): (int(r[1]), int(r[2]) + int(r[3]) + int(r[4]), int(r[5]), str(r[6]))
         for r in built.query(
-            "select control, findings, high_findings, medium_findings, low_findings from marts.governance_summary"
+            "select control, findings, high_findings, medium_findings, low_findings, info_findings, status "
+            "from marts.governance_summary"
         )
     }
     assert len(summary) == 9
-    for control, (findings, by_severity) in summary.items():
+    for control, (findings, by_severity, info, status) in summary.items():
         assert findings == by_severity
-        assert built.query(f"select count(*) from marts.finding_{control}") == [(findings,)]
-    assert summary["training_data_consent"] == (0, 0)
-    assert summary["training_lake_posture"] == (0, 0)
+        table = f"marts.finding_{control}"
+        assert built.query(f"select count(*) from {table} where severity <> 'info'") == [(findings,)]
+        assert built.query(f"select count(*) from {table} where severity = 'info'") == [(info,)]
+        assert status == ("findings" if findings else "not_applicable" if info else "no_findings")
+    consent = built.query("select count(*) from marts.finding_training_data_consent")[0][0]
+    assert summary["training_data_consent"] == (consent, consent, 0, "findings")
+    assert summary["training_lake_posture"] == (4, 4, 0, "findings")
     # Every finding table has the same columns, in the same order.
     columns = {
         control: built.query(
@@ -352,3 +398,40 @@ def test_dbt_docs_generate_documents_every_model_and_column(built: Built) -> Non
     ]
     assert not [node["name"] for node in models.values() if not node["description"]]
     assert not undocumented
+
+
+def test_training_findings_besides_the_labelled_ones(built: Built) -> None:
+    """The draft manifest's schema problems, nothing about records the CRM lacks, and the bucket's gaps exactly."""
+    checks = built.query(
+        "select split_part(evidence, ' ', 1), count(*) from marts.finding_training_data_consent group by 1 order by 1"
+    )
+    labelled = {label: truth_keys(built.truth, label, heuristic=False) for label in RULE_BASED if "training" in label}
+    assert checks == [
+        ("check:consent", len(labelled["training_no_consent"])),
+        ("check:manifest", 1),
+        ("check:provenance", len(labelled["training_provenance_mismatch"])),
+    ]
+    (manifest,) = built.query(
+        "select entity_id, object_name, severity, evidence from marts.finding_training_data_consent "
+        "where evidence like 'check:manifest %'"
+    )
+    assert manifest == (
+        "manifests/churn-forecast-draft.json",
+        "TrainingManifest",
+        "medium",
+        "check:manifest problems:3 first:(manifest): 'purpose' is a required property",
+    )
+    # The draft's one valid entry is still checked (it is a consent case only if its person refused).
+    assert built.query(
+        "select count(*) from staging.stg_training__manifest_records where manifest_key = ?",
+        "manifests/churn-forecast-draft.json",
+    ) == [(1,)]
+    zone = f"s3://{built.training_bucket}/sets"
+    assert built.query(
+        "select entity_id, severity, evidence from marts.finding_training_lake_posture order by entity_id"
+    ) == [
+        (f"{zone}#access_logging", "high", "control:access_logging status:fail server_access_logging:off"),
+        (f"{zone}#default_encryption", "medium", "control:default_encryption status:fail default_encryption:none"),
+        (f"{zone}#public_access_block", "high", "control:public_access_block status:fail off:BlockPublicPolicy"),
+        (f"{zone}#versioning", "medium", "control:versioning status:fail versioning:never_enabled"),
+    ]

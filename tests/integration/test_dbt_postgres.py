@@ -16,6 +16,9 @@ from synthgov.lake import LocalLake
 from synthgov.policies import export_for_dbt, load_policies
 from synthgov.sandbox.process import SandboxProcess
 from synthgov.settings import Settings
+from synthgov.training.manifest import read_training_manifests
+from synthgov.training.posture import read_training_lake_posture
+from synthgov.training.zone import open_training_zone
 from synthgov.warehouse import PostgresWarehouse
 from tests.integration.test_dbt_duckdb import _copy_project, _org_time, connect, truth_keys
 from tests.postgres import PostgresInfo
@@ -47,7 +50,13 @@ def built_pg(
         objects = [spec.name for spec in config.objects]
         lake = LocalLake(tmp / "lake")
         report = extract_all(connect(demo_org), lake, config, Settings(home=tmp, window_lag_seconds=0))
-        load_all(lake, PostgresWarehouse(dsn), objects, report.media.manifests if report.media else [])
+        zone = open_training_zone(lake, None)
+        for manifest in demo_org.control("GET", "training-manifests")["manifests"]:
+            zone.lake.put_bytes(manifest["key"], json.dumps(manifest["document"]).encode())
+        findings = report.media.manifests if report.media else []
+        findings += read_training_manifests(lake, zone, run_id="20261102T090000Z-traina").manifests
+        findings += read_training_lake_posture(lake, zone, run_id="20261102T090000Z-trainb").manifests
+        load_all(lake, PostgresWarehouse(dsn), objects, findings)
         truth = demo_org.control("GET", "ground-truth")
 
         project = _copy_project(tmp)
@@ -82,3 +91,17 @@ def test_dbt_build_passes_on_postgres_and_finds_the_planted_cases(built_pg: tupl
     assert undisclosed == truth_keys(truth, "undisclosed_ai_communication", heuristic=False)
     packages = _rows(dsn, "SELECT object_name, entity_id FROM marts.finding_ai_capable_packages")
     assert packages == truth_keys(truth, "unapproved_ai_package", heuristic=False)
+    for label, pointer in (("training_no_consent", ""), ("training_provenance_mismatch", "/declared_provenance")):
+        training = _rows(
+            dsn,
+            "SELECT f.object_name, r.record_id FROM marts.finding_training_data_consent AS f "
+            "JOIN staging.stg_training__manifest_records AS r "
+            f"ON f.entity_id = r.manifest_entry_id || '{pointer}'",
+        )
+        assert training == truth_keys(truth, label, heuristic=False), label
+    posture = _rows(
+        dsn,
+        "SELECT severity, status FROM marts.finding_training_lake_posture, marts.governance_summary "
+        "WHERE control = 'training_lake_posture'",
+    )
+    assert posture == {("info", "not_applicable")}

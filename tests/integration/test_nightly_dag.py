@@ -20,6 +20,7 @@ from airflow.sdk.listener import get_listener_manager
 from synthgov import lake as lakes
 from synthgov.extract.config import load_config
 from synthgov.sandbox.process import SandboxProcess
+from synthgov.training.zone import open_training_zone
 from synthgov_airflow.hooks.salesforce import SynthgovSalesforceHook
 from synthgov_airflow.operators.extract import SalesforceExtractOperator
 
@@ -95,6 +96,9 @@ def test_nightly_dag_extracts_loads_and_reports_lineage(
     bag = DagBag(dag_folder=REPO / "dags")
     assert not bag.import_errors
     dag = bag.dags["synthgov_nightly"]
+    zone = open_training_zone(lakes.open_lake())
+    for manifest in org.control("GET", "training-manifests")["manifests"]:
+        zone.lake.put_bytes(manifest["key"], json.dumps(manifest["document"]).encode())
 
     started = time.monotonic()
     run = dag.test()
@@ -114,12 +118,26 @@ def test_nightly_dag_extracts_loads_and_reports_lineage(
         media = con.execute("SELECT count(*) FROM raw_salesforce.contentversion_media").fetchone()
         due = {r[0] for r in con.execute("SELECT record_id FROM marts.retention_candidates").fetchall()}
         controls = con.execute("SELECT count(*) FROM marts.governance_summary").fetchone()
+        training = dict(
+            con.execute(
+                "SELECT control, status || ' ' || findings || ' ' || info_findings FROM marts.governance_summary "
+                "WHERE control LIKE 'training%'"
+            ).fetchall()
+        )
+        consent_findings = con.execute(
+            "SELECT count(*) FROM marts.finding_training_data_consent WHERE evidence NOT LIKE 'check:manifest %'"
+        ).fetchone()
     assert {name: row[0] if row else None for name, row in loaded.items()} == expected
     assert media == (MEDIA_FILES,)
     # The Cosmos task group built the marts as of the org's clock (the run's window end).
     truth = org.control("GET", "ground-truth")["cases"]
     assert due == {c["id"] for c in truth if "retention_due" in c["labels"]}
     assert controls == (9,)
+    # The training zone: the demo manifests checked; on a local lake, every bucket control not applicable.
+    labelled = sum(len({"training_no_consent", "training_provenance_mismatch"} & set(c["labels"])) for c in truth)
+    assert consent_findings == (labelled,)
+    assert training["training_data_consent"] == f"findings {labelled + 1} 0"
+    assert training["training_lake_posture"] == "not_applicable 0 5"
     succeeded = {ti.task_id for ti in finished.instances}
     assert {"export_policies", "retention_candidates_ready"} <= succeeded
     assert any(t.startswith("dbt.") and t.endswith("_test") for t in succeeded)  # the tests after all models
@@ -150,12 +168,25 @@ def test_nightly_dag_extracts_loads_and_reports_lineage(
     (findings,) = media_lineage.outputs
     assert "/raw/salesforce_files/ContentVersion/" in findings.name
 
+    training_runs = set()
+    zone_folder = home / "lake" / "training"
+    for task_id, read in (
+        ("read_training_manifests", zone_folder / "manifests"),
+        ("read_training_lake_posture", zone_folder),
+    ):
+        (ti,) = finished.of(task_id)
+        lineage = ti.task.get_openlineage_facets_on_complete(ti)
+        assert [(d.namespace, d.name) for d in lineage.inputs] == [("file", str(read))]
+        training_runs |= {d.name for d in lineage.outputs}
+    assert len(training_runs) == 3 and all("/raw/training/Training_" in name for name in training_runs)
+
     (load_ti,) = finished.of("load")
     load_lineage = load_ti.task.get_openlineage_facets_on_complete(load_ti)
-    assert {d.name for d in load_lineage.inputs} == set(folders.values()) | {findings.name}
+    assert {d.name for d in load_lineage.inputs} == set(folders.values()) | {findings.name} | training_runs
     duckdb_namespace = f"duckdb://{home / 'warehouse.duckdb'}"
+    raw_tables = [*expected, "ContentVersion_Media", "Training_Manifests", "Training_Manifest_Records"]
     assert {(d.namespace, d.name) for d in load_lineage.outputs} == {
-        (duckdb_namespace, f"raw_salesforce.{name.lower()}") for name in [*expected, "ContentVersion_Media"]
+        (duckdb_namespace, f"raw_salesforce.{name.lower()}") for name in [*raw_tables, "Training_Lake_Posture"]
     }
 
 

@@ -294,7 +294,7 @@ def test_the_demo_org_extracted_and_loaded_matches_duckdb(
         duck_layout = _layout(con.execute(_LAYOUT_SQL).fetchall())
     pg_layout = _layout(query(database, _LAYOUT_SQL))
     assert pg_layout == duck_layout
-    assert set(pg_layout) == {obj.lower() for obj in [*objects, FINDINGS_OBJECT]} | {"_sg_loads"}
+    assert set(pg_layout) == {obj.lower() for obj in [*objects, FINDINGS_OBJECT]} | {"_sg_loads", "_sg_purged"}
     # And the same content, down to the provenance flags the governance models read.
     ai_leads = 'SELECT count(*) FROM raw_salesforce.lead WHERE "AI_Generated__c"'
     with duckdb.connect(str(duckdb_warehouse.path), read_only=True) as con:

@@ -650,6 +650,8 @@ def test_ground_truth_has_every_label_and_retention_follows_the_clock(org: Sandb
         "unapproved_ai_package",
         "legal_hold",
         "retention_due",
+        "training_no_consent",
+        "training_provenance_mismatch",
     }
     assert labels["deepfake_media"] == 14
     assert labels["unapproved_ai_package"] == 2

@@ -5,11 +5,14 @@
       provenance_record  a provenance object record (AI_Content_Provenance__c) names the record
       c2pa               the file carries a C2PA manifest of an AI digital source type
       integration_user   an AI integration user (policy) created it: an API that drops the tags
-      text_marker        its text contains a phrase that gives pasted AI text away (heuristic only)
+      text_marker        its text contains a phrase that gives pasted AI text away (heuristic only;
+                         screened once per record version by int_content_records_unioned)
     Records known only by a text marker are heuristic: reported, never purged on.
 -#}
 
--- A table: the ledger, retention and several findings all read it.
+-- A table, rebuilt every run: the ledger, retention and several findings read it. Rebuilding it
+-- is a scan of the content union with small joins (provenance, media, users), so provenance,
+-- media or policy changes reach every record without tracking who depends on them.
 {{ config(materialized="table") }}
 
 with records as (
@@ -33,18 +36,6 @@ integration_users as (
         on lower(users.username) = lower(policy_users.username)
 ),
 
-marker_hits as (
-    select
-        records.object_name,
-        records.record_id,
-        min(markers.marker) as matched_marker
-    from records
-    inner join {{ ref('policy_text_markers') }} as markers
-        on {{ dbt.position("lower(markers.marker)", "lower(records.content_text)") }} > 0
-    where records.content_text is not null
-    group by records.object_name, records.record_id
-),
-
 evidence as (
     select
         records.*,
@@ -52,7 +43,7 @@ evidence as (
         provenance.provenance_record_id is not null as has_provenance_record,
         coalesce(records.object_name = 'ContentVersion' and media.is_ai_generated, false) as has_c2pa,
         integration_users.user_id is not null as has_integration_user,
-        marker_hits.matched_marker is not null as has_text_marker,
+        records.matched_marker is not null as has_text_marker,
         provenance.provenance_record_id,
         provenance.ai_tool as provenance_ai_tool,
         provenance.ai_model as provenance_ai_model,
@@ -62,8 +53,7 @@ evidence as (
         provenance.digital_source_type as provenance_digital_source_type,
         media.provenance_class as c2pa_provenance_class,
         media.software_agent as c2pa_software_agent,
-        integration_users.username as integration_username,
-        marker_hits.matched_marker
+        integration_users.username as integration_username
     from records
     left join provenance
         on records.record_id = provenance.record_id
@@ -71,9 +61,6 @@ evidence as (
         on records.record_id = media.content_version_id
     left join integration_users
         on records.created_by_id = integration_users.user_id
-    left join marker_hits
-        on records.object_name = marker_hits.object_name
-        and records.record_id = marker_hits.record_id
 ),
 
 with_evidence as (

@@ -10,7 +10,7 @@ from typing import Any
 from synthgov import lake as lakes
 from synthgov.extract.config import ExtractionConfig
 from synthgov.extract.extractor import ObjectResult, extract_object, new_run_id
-from synthgov.extract.media import FINDINGS_OBJECT, MediaResult, inspect_pending
+from synthgov.extract.media import MediaResult, inspect_pending
 from synthgov.salesforce.connection import ApiLimitReached, SalesforceConnection, window_end
 from synthgov.settings import Settings
 from synthgov.warehouse import BaseWarehouse, LoadResult
@@ -92,10 +92,19 @@ def extract_all(
 
 
 def load_all(
-    lake: lakes.Lake, warehouse: BaseWarehouse, objects: Sequence[str], media: Sequence[dict[str, Any]] = ()
+    lake: lakes.Lake, warehouse: BaseWarehouse, objects: Sequence[str], findings: Sequence[dict[str, Any]] = ()
 ) -> list[LoadResult]:
-    """Append every extracted run the warehouse lacks, then the media findings of this run."""
+    """Append every extracted run the warehouse lacks, then this run's findings runs (media, training zone).
+
+    ``findings`` are the manifests the inspecting tasks wrote; each names its object, so one list
+    carries the media findings and the training-zone snapshots alike.
+    """
     results = warehouse.load_pending(lake, list(objects))
-    loaded = warehouse.loaded_runs(FINDINGS_OBJECT)
-    results += [warehouse.load_run(lake, m) for m in media if m["run_id"] not in loaded]
+    loaded: dict[str, set[str]] = {}
+    for manifest in findings:
+        obj = str(manifest["object"])
+        if obj not in loaded:
+            loaded[obj] = warehouse.loaded_runs(obj)
+        if manifest["run_id"] not in loaded[obj]:
+            results.append(warehouse.load_run(lake, manifest))
     return results

@@ -665,6 +665,11 @@ class Sandbox:
 
         return ground_truth(self.store)
 
+    def control_training_manifests(self, ctx: Ctx) -> dict[str, Any]:
+        from synthgov.sandbox.training import stored_manifests
+
+        return {"manifests": stored_manifests(self.store.meta)}
+
 
 FAULT_KINDS = ("http_error", "api_limit", "expire_sessions", "lock_rows", "bulk_job_fail", "truncate_page", "latency")
 
@@ -681,6 +686,9 @@ CONTROL_DOCS = {
     "GET|POST /__sandbox__/clock": '{"now": ISO} or {"advance_days": N}; the org clock drives audit dates and expiry',
     "GET /__sandbox__/stats": "calls per endpoint, API usage, record counts",
     "GET /__sandbox__/ground-truth": '{"cases": [{"object", "id", "labels", "evidence"}]} for the planted cases',
+    "GET /__sandbox__/training-manifests": (
+        '{"manifests": [{"key", "document"}]}: the demo training-data manifests, to put in the lake\'s training zone'
+    ),
 }
 
 
@@ -777,6 +785,13 @@ def build_app(store: Store, config: Config) -> Starlette:
             "/__sandbox__/ground-truth",
             "control_ground_truth",
             s.control_ground_truth,
+            ["GET"],
+            {"auth": False, "control": True},
+        ),
+        (
+            "/__sandbox__/training-manifests",
+            "control_training_manifests",
+            s.control_training_manifests,
             ["GET"],
             {"auth": False, "control": True},
         ),

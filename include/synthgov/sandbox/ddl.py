@@ -33,3 +33,15 @@ def create_tables(conn: sqlite3.Connection) -> None:
     for obj in catalogue().values():
         for stmt in table_ddl(obj):
             conn.execute(stmt)
+        _add_missing_columns(conn, obj)
+
+
+def _add_missing_columns(conn: sqlite3.Connection, obj: SObject) -> None:
+    """Give a table made before a field joined the catalogue its column (checkboxes false), so an org
+    seeded by an earlier version keeps serving describe and queries that name the field."""
+    table = quote(obj.name)
+    present = {str(row[1]).lower() for row in conn.execute(f"PRAGMA table_info({table})")}
+    for f in obj.fields:
+        if f.name.lower() not in present:
+            default = " DEFAULT 0" if f.type == "boolean" else ""
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {quote(f.name)} {f.sql_type}{default}")

@@ -254,6 +254,11 @@ def _provenance_fields() -> tuple[Field, ...]:
     )
 
 
+def _training_consent_field() -> Field:
+    """The person's consent to their record being used to train models (GDPR Art. 6(1)(a), 7)."""
+    return Field("AI_Training_Consent__c", "boolean", nillable=False, custom=True, label="AI Training Consent")
+
+
 _LEAD_STATUS = ("Open - Not Contacted", "Working - Contacted", "Closed - Converted", "Closed - Not Converted")
 _STAGES = ("Prospecting", "Qualification", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost")
 
@@ -344,7 +349,10 @@ def _objects() -> tuple[SObject, ...]:
                 _f("LeadSource", "picklist", 40),
             )
             + _provenance_fields()
-            + (Field("Synthetic_Persona__c", "boolean", nillable=False, custom=True, label="Synthetic Persona"),),
+            + (
+                Field("Synthetic_Persona__c", "boolean", nillable=False, custom=True, label="Synthetic Persona"),
+                _training_consent_field(),
+            ),
             name_from=("FirstName", "LastName"),
         ),
         SObject(
@@ -384,6 +392,7 @@ def _objects() -> tuple[SObject, ...]:
                     custom=True,
                     label="Score Automated Decision",
                 ),
+                _training_consent_field(),
             ),
             name_from=("FirstName", "LastName"),
         ),

@@ -13,7 +13,9 @@ failure pattern of the seed guidance in shared/reference/regulations.md:
 - lead scores that decided automatically without human review, with a score gap between leads
   scored on synthetic inputs and the others;
 - AI generation permission sets given to users not on the approved list; AI-capable packages
-  not approved; legal holds; AI content spread over two years so some is past retention.
+  not approved; legal holds; AI content spread over two years so some is past retention;
+- training-data manifests with authentic records used without consent and mislabelled provenance
+  (see `training.py`; consent is derived from ids, after every random draw).
 
 `--scale N` multiplies the authentic background (about 940 records per unit); the planted
 cases stay the same in kind and number at every scale.
@@ -22,6 +24,7 @@ cases stay the same in kind and number at every scale.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +34,8 @@ from typing import Any
 from synthgov.sandbox import ids
 from synthgov.sandbox.schema import catalogue
 from synthgov.sandbox.store import Store
+from synthgov.sandbox.training import META_KEY as TRAINING_META_KEY
+from synthgov.sandbox.training import plant_training_data
 from synthgov.sandbox.values import db_datetime
 
 ANCHOR = datetime(2026, 11, 2, 9, 0, 0, tzinfo=UTC)
@@ -207,6 +212,7 @@ def seed_org(
     store.set_clock(ANCHOR)
     plan = Plan(random.Random(seed))
     users = _users(plan)
+    manifests: list[dict[str, Any]] = []
     if profile == "demo":
         identity_dir = media_dir or store.path.parent
         _permissions(plan, users)
@@ -215,6 +221,8 @@ def seed_org(
         _activities(plan, users, accounts, contacts, leads, opps, scale)
         _files(plan, users, identity_dir)
         _audit_trail(plan, users)
+        # Last, and without the random stream: every value drawn above stays as it was.
+        manifests = plant_training_data(plan.rows["Contact"], plan.rows["Lead"], ANCHOR)
     for obj_name, rows in plan.rows.items():
         store.bulk_load(catalogue()[obj_name.lower()], rows)
     with store._write() as c:
@@ -224,6 +232,7 @@ def seed_org(
             "INSERT OR REPLACE INTO _deleted (object, id, deleted_date, hard) VALUES (?, ?, ?, 0)", plan.deletions
         )
     store.add_ground_truth(plan.truth)
+    store.set_meta(TRAINING_META_KEY, json.dumps(manifests))
     store.set_meta("seed", f"{profile}:{scale}:{seed}")
     store.set_meta("api_user_id", users["integration"])
     store.set_meta("admin_username", f"admin@{ORG_DOMAIN}")

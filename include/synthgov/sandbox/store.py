@@ -675,7 +675,10 @@ class Store:
             c.execute("DELETE FROM _deleted")
             c.execute("DELETE FROM _ground_truth")
             c.execute("DELETE FROM _sessions")
-            c.execute("DELETE FROM _meta WHERE key LIKE 'serial:%' OR key IN ('seed', 'api_user_id', 'clock_offset')")
+            c.execute(
+                "DELETE FROM _meta WHERE key LIKE 'serial:%' "
+                "OR key IN ('seed', 'api_user_id', 'clock_offset', 'training_manifests')"
+            )
         with self._cursor_lock:
             self._cursors.clear()
         with self._fault_lock:

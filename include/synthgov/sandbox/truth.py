@@ -1,9 +1,10 @@
 """The ground truth of the planted cases, as the org stands now.
 
 Static labels were written by the seed. Labels that depend on the clock or on later edits
-(`retention_due`, `legal_hold`) are computed here from the live records and the demo
-policy, so advancing the clock or putting a record on hold changes the answer. Records that
-were deleted since drop out.
+(`retention_due`, `legal_hold`, and the training-data labels `training_no_consent` and
+`training_provenance_mismatch`) are computed here from the live records, the demo policy and the
+demo training manifests, so advancing the clock, putting a record on hold or withdrawing consent
+changes the answer. Records that were deleted since drop out.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from synthgov.sandbox.ddl import quote
 from synthgov.sandbox.schema import catalogue
 from synthgov.sandbox.seed import DEMO_POLICY
 from synthgov.sandbox.store import Store
+from synthgov.sandbox.training import stored_manifests, training_labels
 from synthgov.sandbox.values import api_datetime, db_datetime, parse_datetime
 
 # Evidence a rule can see; text markers are only a heuristic and a policy must not purge on them.
@@ -29,6 +31,10 @@ def ground_truth(store: Store) -> dict[str, Any]:
     by_record: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
     for obj, rid, label, evidence in rows:
         by_record[(obj, rid)][label] = evidence
+    planted_only = {key: dict(labels) for key, labels in by_record.items()}
+    training = training_labels(stored_manifests(store.meta), planted_only, lambda keys: _live_records(store, keys))
+    for key, labels in training.items():
+        by_record[key].update(labels)
     live = _live_records(store, {k for k in by_record})
     policies = {p["object"]: p for p in DEMO_POLICY["retention"]}
     cases = []

@@ -1,4 +1,4 @@
-"""Load the lake's extracted runs (and this run's media findings) into the warehouse, as one Airflow task."""
+"""Load the lake's extracted runs (and this run's media and training-zone findings) into the warehouse, as one task."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ class WarehouseLoadOperator(BaseOperator):
     :param duckdb_path: the warehouse file (default: ``SYNTHGOV_DUCKDB_PATH``, else
         ``<SYNTHGOV_HOME>/warehouse.duckdb``)
     :param media_task_id: the upstream MediaInspectOperator whose findings manifests are loaded too
+    :param findings_task_ids: other upstream tasks whose summaries list ``manifests`` to load the same
+        way (the training-zone reads)
     :param config_path: the extraction config, when ``objects`` is not given
     """
 
@@ -46,6 +48,7 @@ class WarehouseLoadOperator(BaseOperator):
         lake_url: str | None = None,
         duckdb_path: str | None = None,
         media_task_id: str | None = None,
+        findings_task_ids: list[str] | None = None,
         config_path: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -57,10 +60,13 @@ class WarehouseLoadOperator(BaseOperator):
             check_optional_str(self.task_id, name, value)
         if media_task_id is not None and not media_task_id:
             raise ValueError(f"{self.task_id}: media_task_id must name a task, or be None")
+        if findings_task_ids is not None and not all(isinstance(t, str) and t for t in findings_task_ids):
+            raise ValueError(f"{self.task_id}: findings_task_ids must be a list of task ids, or None")
         self.objects = objects
         self.lake_url = lake_url
         self.duckdb_path = duckdb_path
         self.media_task_id = media_task_id
+        self.findings_task_ids = list(findings_task_ids or [])
         self.config_path = config_path
         self._inputs: list[tuple[str, str]] = []
         self._outputs: list[tuple[str, str]] = []
@@ -78,16 +84,16 @@ class WarehouseLoadOperator(BaseOperator):
             except ConfigError as exc:
                 raise AirflowFailException(f"{exc}; fix the extraction config") from None
             objects = [spec.name for spec in config.objects]
-        media: list[dict[str, Any]] = []
-        if self.media_task_id:
-            # None when the inspection was skipped (API budget spent): its runs stay pending for the next run.
-            pulled = context["ti"].xcom_pull(task_ids=self.media_task_id)
+        findings: list[dict[str, Any]] = []
+        for task_id in [t for t in (self.media_task_id, *self.findings_task_ids) if t]:
+            # None when the task was skipped (e.g. the API budget spent): its runs stay pending for the next run.
+            pulled = context["ti"].xcom_pull(task_ids=task_id)
             if isinstance(pulled, dict):
-                media = list(pulled.get("manifests") or [])
+                findings += list(pulled.get("manifests") or [])
         lake = open_lake(self.lake_url)
         warehouse = Warehouse(Path(self.duckdb_path) if self.duckdb_path else None)
-        results = load_all(lake, warehouse, objects, media)
-        self._record_lineage(lake, warehouse.path, results, media)
+        results = load_all(lake, warehouse, objects, findings)
+        self._record_lineage(lake, warehouse.path, results, findings)
         for r in results:
             self.log.info("%s run %s: %d rows into %s", r.object, r.run_id, r.rows, r.table)
         self.log.info("loaded %d runs, %d rows", len(results), sum(r.rows for r in results))
@@ -105,13 +111,13 @@ class WarehouseLoadOperator(BaseOperator):
         ]
 
     def _record_lineage(
-        self, lake: Lake, duckdb_file: Path, results: list[LoadResult], media: list[dict[str, Any]]
+        self, lake: Lake, duckdb_file: Path, results: list[LoadResult], findings: list[dict[str, Any]]
     ) -> None:
         """Remember each loaded run's lake folder (as the extract task named it) and its table."""
         from synthgov import lake as lakes
 
         folders: dict[tuple[str, str], str] = {}
-        for manifest in media:
+        for manifest in findings:
             for part in manifest["files"]:
                 folders[(str(manifest["object"]), str(manifest["run_id"]))] = part["key"].rsplit("/", 1)[0]
         # LoadResult names the run but not its date partition, so the folder comes from the lake's listing.

@@ -8,7 +8,9 @@
 with scored as (
     select
         score_model,
-        lead_score,
+        -- Exact decimals: a float sum depends on the order rows are read in, and a mean on a
+        -- rounding edge (74.665) would print differently from one build to the next.
+        cast(lead_score as numeric(18, 6)) as lead_score,
         (synthetic_persona or ai_generated) as is_synthetic_input
     from {{ ref('stg_salesforce__leads') }}
     where lead_score is not null

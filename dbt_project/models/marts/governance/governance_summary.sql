@@ -1,4 +1,6 @@
 -- One row per governance control: how many findings, by severity, for dashboards and the report.
+-- Severity info (a control that does not apply, e.g. bucket controls on a local-folder lake) is
+-- counted apart: `findings` are what someone has to fix, and `status` says which case a control is in.
 {%- set controls = governance_controls() %}
 
 with findings as (
@@ -30,11 +32,12 @@ controls as (
 counts as (
     select
         control,
-        count(*) as findings,
+        sum(case when severity <> 'info' then 1 else 0 end) as findings,
         sum(case when severity = 'high' then 1 else 0 end) as high_findings,
         sum(case when severity = 'medium' then 1 else 0 end) as medium_findings,
         sum(case when severity = 'low' then 1 else 0 end) as low_findings,
-        sum(case when evidence like 'text_marker:%' then 1 else 0 end) as heuristic_findings
+        sum(case when evidence like 'text_marker:%' then 1 else 0 end) as heuristic_findings,
+        sum(case when severity = 'info' then 1 else 0 end) as info_findings
     from findings
     group by control
 ),
@@ -50,6 +53,14 @@ final as (
         cast(coalesce(counts.medium_findings, 0) as {{ dbt.type_bigint() }}) as medium_findings,
         cast(coalesce(counts.low_findings, 0) as {{ dbt.type_bigint() }}) as low_findings,
         cast(coalesce(counts.heuristic_findings, 0) as {{ dbt.type_bigint() }}) as heuristic_findings,
+        cast(coalesce(counts.info_findings, 0) as {{ dbt.type_bigint() }}) as info_findings,
+        cast(
+            case
+                when coalesce(counts.findings, 0) > 0 then 'findings'
+                when coalesce(counts.info_findings, 0) > 0 then 'not_applicable'
+                else 'no_findings'
+            end as {{ dbt.type_string() }}
+        ) as status,
         {{ as_of() }} as as_of
     from controls
     left join counts

@@ -1,3 +1,9 @@
+{{ config(
+    materialized="incremental",
+    unique_key="account_id",
+    pre_hook=salesforce_prune_hooks("account", "account_id"),
+) }}
+
 with source as (
     {{ salesforce_latest_versions(source('salesforce', 'account')) }}
 ),
@@ -21,6 +27,7 @@ renamed as (
         cast("OwnerId" as {{ dbt.type_string() }}) as owner_id,
         cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
         cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        {{ policy_fingerprint() }} as policy_fingerprint,
 
         -- provenance roles: field names from include/policies/provenance_mapping.yml
         {{ provenance_role_columns('Account') }}

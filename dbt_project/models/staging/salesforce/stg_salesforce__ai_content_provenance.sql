@@ -1,12 +1,19 @@
 {#-
     The provenance object and its fields come from the field mapping (provenance_object); an org
-    without one gets an empty, typed model, so everything downstream still builds.
+    without one gets an empty, typed view, so everything downstream still builds.
 -#}
 {%- set provenance = sg_policy().get("provenance_object") -%}
 
 {%- if provenance %}
+{%- set raw = provenance["name"] | lower %}
+{{ config(
+    materialized="incremental",
+    unique_key="provenance_record_id",
+    pre_hook=salesforce_prune_hooks(raw, "provenance_record_id"),
+) }}
+
 with source as (
-    {{ salesforce_latest_versions(source('salesforce', provenance["name"] | lower)) }}
+    {{ salesforce_latest_versions(source('salesforce', raw)) }}
 ),
 
 renamed as (
@@ -21,6 +28,7 @@ renamed as (
         cast("SystemModstamp" as {{ type_timestamptz() }}) as system_modstamp,
         cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
         cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        {{ policy_fingerprint() }} as policy_fingerprint,
 
         -- provenance roles: field names from include/policies/provenance_mapping.yml
         {{ provenance_object_field("record_id") }} as record_id,
@@ -42,8 +50,8 @@ select
         ("provenance_record_id", "text"), ("provenance_record_name", "text"), ("owner_id", "text"),
         ("created_at", "timestamptz"), ("created_by_id", "text"), ("last_modified_at", "timestamptz"),
         ("last_modified_by_id", "text"), ("system_modstamp", "timestamptz"), ("extract_run_id", "text"),
-        ("loaded_at", "timestamp"), ("record_id", "text"), ("object_type", "text"), ("ai_tool", "text"),
-        ("ai_model", "text"), ("prompt_hash", "text"), ("generated_at", "timestamptz"),
+        ("loaded_at", "timestamp"), ("policy_fingerprint", "text"), ("record_id", "text"), ("object_type", "text"),
+        ("ai_tool", "text"), ("ai_model", "text"), ("prompt_hash", "text"), ("generated_at", "timestamptz"),
         ("reviewed_by_user_id", "text"), ("disclosure", "text"), ("digital_source_type", "text"),
     ] %}
     cast(null as {{ sg_type(kind) }}) as {{ column }}{{ "," if not loop.last }}

@@ -1,3 +1,9 @@
+{{ config(
+    materialized="incremental",
+    unique_key="content_document_id",
+    pre_hook=salesforce_prune_hooks("contentdocument", "content_document_id"),
+) }}
+
 with source as (
     {{ salesforce_latest_versions(source('salesforce', 'contentdocument')) }}
 ),
@@ -19,7 +25,8 @@ renamed as (
         cast("ContentSize" as {{ dbt.type_bigint() }}) as content_size,
         cast("OwnerId" as {{ dbt.type_string() }}) as owner_id,
         cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
-        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
+        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        {{ policy_fingerprint() }} as policy_fingerprint
     from source
 )
 

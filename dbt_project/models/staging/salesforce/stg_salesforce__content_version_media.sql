@@ -3,6 +3,7 @@
     per run; the latest finding per ContentVersion wins. The loader leaves out a column that had no
     value in any loaded run (and a run without files has only record_id), so absent columns are
     read as NULL instead of failing the build.
+    Files of purged ContentVersions are left out.
 -#}
 {%- set media = source('salesforce', 'contentversion_media') -%}
 {%- set present = [] -%}
@@ -41,7 +42,9 @@ with source as (
 ),
 
 latest as (
-    select * from source where _sg_finding_rank = 1
+    select * from source
+    where _sg_finding_rank = 1
+        and {{ salesforce_not_purged("source.record_id") }}
 ),
 
 renamed as (

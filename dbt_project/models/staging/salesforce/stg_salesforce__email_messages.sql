@@ -1,3 +1,9 @@
+{{ config(
+    materialized="incremental",
+    unique_key="email_message_id",
+    pre_hook=salesforce_prune_hooks("emailmessage", "email_message_id"),
+) }}
+
 with source as (
     {{ salesforce_latest_versions(source('salesforce', 'emailmessage')) }}
 ),
@@ -25,6 +31,7 @@ renamed as (
         cast("Status" as {{ dbt.type_string() }}) as email_status,
         cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
         cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        {{ policy_fingerprint() }} as policy_fingerprint,
 
         -- provenance roles: field names from include/policies/provenance_mapping.yml
         {{ provenance_role_columns('EmailMessage') }}

@@ -1,3 +1,9 @@
+{{ config(
+    materialized="incremental",
+    unique_key="lead_id",
+    pre_hook=salesforce_prune_hooks("lead", "lead_id"),
+) }}
+
 with source as (
     {{ salesforce_latest_versions(source('salesforce', 'lead')) }}
 ),
@@ -30,6 +36,7 @@ renamed as (
         cast("OwnerId" as {{ dbt.type_string() }}) as owner_id,
         cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
         cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        {{ policy_fingerprint() }} as policy_fingerprint,
 
         -- provenance roles: field names from include/policies/provenance_mapping.yml
         {{ provenance_role_columns('Lead', content_roles() + ['lead_score', 'score_model', 'score_automated_decision']) }}

@@ -1,3 +1,9 @@
+{{ config(
+    materialized="incremental",
+    unique_key="permission_set_id",
+    pre_hook=salesforce_prune_hooks("permissionset", "permission_set_id"),
+) }}
+
 with source as (
     {{ salesforce_latest_versions(source('salesforce', 'permissionset'), soft_delete=false) }}
 ),
@@ -23,7 +29,8 @@ renamed as (
         cast("PermissionsModifyAllData" as {{ dbt.type_boolean() }}) as permissions_modify_all_data,
         cast("PermissionsViewAllData" as {{ dbt.type_boolean() }}) as permissions_view_all_data,
         cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
-        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
+        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        {{ policy_fingerprint() }} as policy_fingerprint
     from source
 )
 

@@ -1,3 +1,9 @@
+{{ config(
+    materialized="incremental",
+    unique_key="user_id",
+    pre_hook=salesforce_prune_hooks("user", "user_id"),
+) }}
+
 with source as (
     {{ salesforce_latest_versions(source('salesforce', 'user'), soft_delete=false) }}
 ),
@@ -25,7 +31,8 @@ renamed as (
         cast("Department" as {{ dbt.type_string() }}) as department,
         cast("LastLoginDate" as {{ type_timestamptz() }}) as last_login_at,
         cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
-        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
+        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        {{ policy_fingerprint() }} as policy_fingerprint
     from source
 )
 
