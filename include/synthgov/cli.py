@@ -31,6 +31,13 @@ def _port(text: str) -> int:
     return value
 
 
+def _sha256(text: str) -> str:
+    value = text.strip().lower()
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise argparse.ArgumentTypeError(f"expected a SHA-256 hash (64 hex digits), got {text!r}")
+    return value
+
+
 def _page_size(text: str) -> int:
     value = _positive(text)
     if value > 2000:
@@ -114,6 +121,54 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "export":
             cmd.add_argument("--project-dir", type=Path, default=None, help="the dbt project (default dbt_project/)")
 
+    evidence = sub.add_parser("evidence", help="check or list the hash-chained purge evidence ledger in the lake")
+    evidence_sub = evidence.add_subparsers(dest="evidence_command", required=True, metavar="SUBCOMMAND")
+    evidence_verify = evidence_sub.add_parser(
+        "verify",
+        help="check the whole chain: every hash, every link, no gaps",
+        description=(
+            "Check every entry of the evidence ledger: canonical JSON, its SHA-256, the link to the entry "
+            "before it, no gaps in the sequence and, on a versioned bucket, no segment overwritten or deleted. "
+            "Prints one line (entries, head hash, WORM or not) when intact, and every problem when not. "
+            "Exit status: 0 intact, 1 problems found, 2 the lake could not be read."
+        ),
+    )
+    evidence_verify.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        type=_sha256,
+        metavar="SHA256",
+        help="an entry hash from an earlier receipt that must still be in the ledger (repeatable): a chain "
+        "cannot show entries cut from its end, an anchor can",
+    )
+    evidence_show = evidence_sub.add_parser(
+        "show",
+        help="list the entries, one line each (not verified: use verify)",
+        description="List the ledger's entries, oldest first: sequence, time, kind, hash and their main fields.",
+    )
+    evidence_show.add_argument("--last", type=_positive, default=None, metavar="N", help="only the newest N entries")
+    for cmd in (evidence_verify, evidence_show):
+        cmd.add_argument(
+            "--lake",
+            default=None,
+            metavar="URL",
+            help="the lake: a path, file:///path or s3://bucket/prefix (default $SYNTHGOV_LAKE_URL, "
+            "else $SYNTHGOV_HOME/lake)",
+        )
+
+    training = sub.add_parser("training", help="training-data manifests for the lake's training zone")
+    training_sub = training.add_subparsers(dest="training_command", required=True, metavar="SUBCOMMAND")
+    training_check = training_sub.add_parser(
+        "check",
+        help="validate manifest files before putting them in the training zone",
+        description=(
+            "Validate training-data manifests (format: include/synthgov/training/training_manifest.schema.json) and "
+            "print every problem with file, entry and field. Exit status: 0 valid, 1 problems found."
+        ),
+    )
+    training_check.add_argument("files", nargs="+", type=Path, metavar="FILE", help="manifest JSON files")
+
     sub.add_parser(
         "demo",
         help="the main job end to end: sandbox org, nightly DAG (dag.test), lake, warehouse",
@@ -152,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_summary(args.state_dir or home() / "sandbox")
     if args.command == "policies":
         return run_policies(args)
+    if args.command == "evidence":
+        return run_evidence(args)
+    if args.command == "training":
+        return run_training_check(args.files)
     if args.command == "demo":
         import subprocess
 
@@ -178,6 +237,70 @@ def run_policies(args: argparse.Namespace) -> int:
         checked = "the extraction config" + (" and the warehouse's columns" if columns else "")
         print(f"policies in {policies.directory} are valid (checked against {checked})")
     return 0
+
+
+def run_evidence(args: argparse.Namespace) -> int:
+    from synthgov.lake import LakeError, open_lake
+    from synthgov.retention.evidence import EvidenceLedger, LedgerError
+    from synthgov.settings import SettingsError
+
+    command = f"synthgov evidence {args.evidence_command}"
+    try:
+        ledger = EvidenceLedger(open_lake(args.lake))
+        if args.evidence_command == "verify":
+            report = ledger.verify(anchors=args.anchor)
+            if report.ok:
+                print(report.summary())
+                return 0
+            print(f"{command}: {report.summary()}", file=sys.stderr)
+            for problem in report.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+        entries = ledger.entries()
+    except LedgerError as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
+        return 1
+    except (LakeError, SettingsError) as exc:
+        print(f"{command}: {exc}", file=sys.stderr)
+        return 2
+    shown = entries[-args.last :] if args.last else entries
+    if not shown:
+        print(f"evidence ledger {ledger.lake.uri(ledger.prefix)} is empty")
+    for entry in shown:
+        print(_entry_line(entry))
+    return 0
+
+
+def _entry_line(entry: dict[str, Any]) -> str:
+    """One entry in short form: what a person scans for (never the per-record outcomes themselves)."""
+    details = [f"{name}={entry[name]}" for name in ("policy", "policy_id", "run_id", "approver") if entry.get(name)]
+    if isinstance(entry.get("plan_sha256"), str):
+        details.append(f"plan={entry['plan_sha256'][:12]}")
+    if isinstance(entry.get("counts"), dict):
+        details.append(" ".join(f"{k}={v}" for k, v in sorted(entry["counts"].items())))
+    if isinstance(entry.get("outcomes"), list):
+        details.append(f"outcomes={len(entry['outcomes'])}")
+    sha = str(entry.get("entry_sha256", ""))[:16]
+    return f"#{entry.get('seq')!s:<6} {entry.get('timestamp')}  {entry.get('kind')!s:<22} {sha}  {' '.join(details)}"
+
+
+def run_training_check(files: list[Path]) -> int:
+    from synthgov.training.manifest import parse_manifest
+
+    failed = False
+    for path in files:
+        try:
+            manifest = parse_manifest(str(path), path.read_bytes())
+        except OSError as exc:
+            print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+            failed = True
+            continue
+        for problem in manifest.problems:
+            print(problem, file=sys.stderr)
+        failed = failed or not manifest.is_valid
+        if manifest.is_valid:
+            print(f"{path}: valid, {len(manifest.records)} records")
+    return 1 if failed else 0
 
 
 def _warehouse_columns() -> dict[str, set[str]] | None:

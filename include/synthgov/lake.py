@@ -7,11 +7,18 @@ never ask which one they write to:
 - keys are relative, ``/``-separated paths without ``.`` or ``..`` parts;
 - an object becomes visible only when it is complete (readers never see half a parquet file);
 - ``list`` is recursive, sorted and never shows temporary files;
-- ``delete`` of a missing key is not an error (as on S3).
+- ``delete`` of a missing key is not an error (as on S3);
+- ``create_bytes`` writes only where nothing is stored, in one step, so racing writers cannot both win.
+
+Versions: a local folder keeps one version per key. A versioned S3 bucket keeps every overwritten or
+deleted object as a non-current version (a plain delete only adds a delete marker), so removing data
+for good means removing versions: ``list_versions``, ``delete_version``, ``erase`` and
+``put_file_erasing_history`` do that on both backends (on a local folder they are plain deletes).
 """
 
 from __future__ import annotations
 
+import builtins
 import io
 import os
 import re
@@ -19,9 +26,10 @@ import shutil
 import tempfile
 import uuid
 from abc import ABC, abstractmethod
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 from urllib.parse import unquote, urlparse
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -50,6 +58,32 @@ class LakeError(Exception):
 
 class LakeNotFound(LakeError):
     """The key names no object in the lake."""
+
+
+class LakeConflict(LakeError):
+    """``create_bytes`` found an object already stored under the key."""
+
+
+@dataclass(frozen=True)
+class ObjectVersion:
+    """One stored version (or delete marker) of a key; ``version_id`` is None on a lake without versions."""
+
+    key: str
+    version_id: str | None
+    is_latest: bool
+    is_delete_marker: bool
+
+
+@dataclass(frozen=True)
+class Retention:
+    """Write-once storage for one object until ``retain_until`` (S3 Object Lock).
+
+    COMPLIANCE: nobody, not even the account root, can delete or overwrite the version before the
+    date. GOVERNANCE: users with s3:BypassGovernanceRetention can.
+    """
+
+    mode: Literal["COMPLIANCE", "GOVERNANCE"]
+    retain_until: datetime
 
 
 def _check_key(key: str, *, prefix: bool = False) -> str:
@@ -106,6 +140,15 @@ class Lake(ABC):
         """Remove the object; a missing key is not an error."""
 
     @abstractmethod
+    def create_bytes(self, key: str, data: bytes, *, retention: Retention | None = None) -> None:
+        """Store ``data`` under ``key`` only if no object is there, else raise LakeConflict.
+
+        Checking and writing are one step on both backends, so of two writers racing for the same key
+        exactly one succeeds. ``retention`` locks the object (S3 Object Lock); a lake that cannot lock
+        refuses it rather than store the object unlocked.
+        """
+
+    @abstractmethod
     def uri(self, key: str) -> str:
         """Where the object lives, for people and logs: ``file:///...`` or ``s3://bucket/...``."""
 
@@ -121,6 +164,53 @@ class Lake(ABC):
     @abstractmethod
     def dataset_name(self, key: str) -> str:
         """The OpenLineage dataset name of the object under ``key``."""
+
+    # Versions. These defaults describe a store that keeps one version per key (a local folder);
+    # S3Lake overrides the primitives and inherits erase and put_file_erasing_history.
+
+    def versioning_enabled(self) -> bool:
+        """Whether overwrites and deletes keep the earlier bytes as non-current versions."""
+        return False
+
+    def object_lock_enabled(self) -> bool:
+        """Whether ``create_bytes`` can lock objects (``retention=...``): S3 Object Lock on the bucket."""
+        return False
+
+    def list_versions(self, prefix: str = "") -> builtins.list[ObjectVersion]:
+        """Every stored version and delete marker of the keys starting with ``prefix``: by key, newest first."""
+        return [ObjectVersion(key, None, is_latest=True, is_delete_marker=False) for key in self.list(prefix)]
+
+    def open_version(self, key: str, version_id: str | None) -> IO[bytes]:
+        """Like ``open_read``, for one version of the key (None: the current one)."""
+        if version_id is not None:
+            raise LakeNotFound(f"lake {self.url} keeps no versions: there is no version {version_id!r} of {key!r}")
+        return self.open_read(key)
+
+    def delete_version(self, key: str, version_id: str | None) -> None:
+        """Remove one version or delete marker for good (None: the current object); a missing one is not an error."""
+        if version_id is None:
+            self.delete(key)
+
+    def erase(self, key: str) -> int:
+        """Remove the object with every version and delete marker of it; returns how many were removed."""
+        versions = [v for v in self.list_versions(key) if v.key == key]
+        for version in versions:
+            self.delete_version(key, version.version_id)
+        return len(versions)
+
+    def put_file_erasing_history(self, key: str, local_path: Path) -> int:
+        """Replace the object with the file, then remove every earlier version of the key; returns how many.
+
+        The new object is visible whole before any old version goes, so a reader (or a crash) meets
+        the old bytes or the new ones, never a mix; a crash in between leaves old versions behind,
+        which calling this again removes. Assumes nobody else writes the key meanwhile (lake objects
+        are written once by their run; only a purge rewrites them), so the latest version is ours.
+        """
+        self.put_file(key, local_path)
+        earlier = [v for v in self.list_versions(key) if v.key == key and not v.is_latest]
+        for version in earlier:
+            self.delete_version(key, version.version_id)
+        return len(earlier)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
@@ -173,6 +263,34 @@ class LocalLake(Lake):
         dest = self._path(key)
         try:
             self._write_atomically(dest, io.BytesIO(data))
+        except OSError as exc:
+            raise self._fail("write", key, exc) from exc
+
+    def create_bytes(self, key: str, data: bytes, *, retention: Retention | None = None) -> None:
+        if retention is not None:
+            raise LakeError(
+                f"lake {self.url} cannot lock {key!r}: a local folder has no write-once storage "
+                "(use an S3 bucket with Object Lock)"
+            )
+        dest = self._path(key)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=dest.parent)
+            tmp = Path(tmp_name)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    # Read-only: a create-only object is meant never to change.
+                    os.fchmod(out.fileno(), 0o444)
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                # link() fails if the name exists, where rename() would replace it: create-if-absent
+                # and atomic visibility of the whole file in one call.
+                os.link(tmp, dest)
+            finally:
+                tmp.unlink(missing_ok=True)
+        except FileExistsError as exc:
+            raise LakeConflict(f"lake {self.url} already has an object {key!r}; it is never overwritten") from exc
         except OSError as exc:
             raise self._fail("write", key, exc) from exc
 
@@ -251,6 +369,9 @@ class LocalLake(Lake):
 
 
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+_MISSING_VERSION_CODES = _MISSING_CODES | {"NoSuchVersion"}
+# 412: the key has an object (If-None-Match); 409: a concurrent conditional write to the key won.
+_CONFLICT_CODES = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
 _CREDENTIAL_CODES = frozenset(
     {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken", "InvalidToken", "TokenRefreshRequired"}
 )
@@ -279,6 +400,7 @@ class S3Lake(Lake):
             _check_key(self.prefix)
         self.endpoint_url = endpoint_url
         self._client = client
+        self._object_lock: bool | None = None  # a bucket's Object Lock can be enabled, never disabled
         self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
 
     @property
@@ -388,6 +510,101 @@ class S3Lake(Lake):
             if _error_code(exc) in _MISSING_CODES:
                 return
             raise self._fail("delete", key, exc) from exc
+
+    def create_bytes(self, key: str, data: bytes, *, retention: Retention | None = None) -> None:
+        full = self._full(key)
+        # If-None-Match makes S3 refuse the put when the key has a current object (412), in the same
+        # step as the write. S3 needs a checksum on puts with Object Lock; SHA-256 also keeps one.
+        args: dict[str, Any] = {
+            "Bucket": self.bucket,
+            "Key": full,
+            "Body": data,
+            "IfNoneMatch": "*",
+            "ChecksumAlgorithm": "SHA256",
+        }
+        if retention is not None:
+            args["ObjectLockMode"] = retention.mode
+            args["ObjectLockRetainUntilDate"] = retention.retain_until
+        try:
+            self.client.put_object(**args)
+        except (ClientError, BotoCoreError) as exc:
+            if _error_code(exc) in _CONFLICT_CODES:
+                raise LakeConflict(f"lake {self.url} already has an object {key!r}; it is never overwritten") from exc
+            raise self._fail("write", key, exc) from exc
+
+    def versioning_enabled(self) -> bool:
+        try:
+            status = self.client.get_bucket_versioning(Bucket=self.bucket).get("Status")
+        except (ClientError, BotoCoreError) as exc:
+            raise LakeError(
+                f"lake {self.url}: cannot read the bucket's versioning: {_describe_s3_error(exc, self)}"
+            ) from exc
+        return bool(status == "Enabled")
+
+    def object_lock_enabled(self) -> bool:
+        if self._object_lock is None:
+            try:
+                config = self.client.get_object_lock_configuration(Bucket=self.bucket)["ObjectLockConfiguration"]
+            except (ClientError, BotoCoreError) as exc:
+                if _error_code(exc) != "ObjectLockConfigurationNotFoundError":
+                    # Guessing "no lock" here would quietly write evidence unlocked.
+                    raise LakeError(
+                        f"lake {self.url}: cannot read the bucket's Object Lock configuration "
+                        f"(s3:GetBucketObjectLockConfiguration): {_describe_s3_error(exc, self)}"
+                    ) from exc
+                config = {}
+            self._object_lock = bool(config.get("ObjectLockEnabled") == "Enabled")
+        return self._object_lock
+
+    def list_versions(self, prefix: str = "") -> builtins.list[ObjectVersion]:
+        _check_key(prefix, prefix=True)
+        base = f"{self.prefix}/" if self.prefix else ""
+        found: builtins.list[tuple[str, bool, datetime, ObjectVersion]] = []
+        try:
+            pages = self.client.get_paginator("list_object_versions").paginate(Bucket=self.bucket, Prefix=base + prefix)
+            for page in pages:
+                for kind, marker in (("Versions", False), ("DeleteMarkers", True)):
+                    for item in page.get(kind, ()):
+                        key = item["Key"][len(base) :]
+                        version = ObjectVersion(key, item["VersionId"], item["IsLatest"], marker)
+                        found.append((key, not item["IsLatest"], item["LastModified"], version))
+        except (ClientError, BotoCoreError) as exc:
+            raise self._fail("list the versions of", prefix or "/", exc) from exc
+        # Versions and delete markers come in two lists; merge them back to key order, newest first.
+        found.sort(key=lambda f: (f[0], f[1], -f[2].timestamp()))
+        return [f[3] for f in found]
+
+    def open_version(self, key: str, version_id: str | None) -> IO[bytes]:
+        if version_id is None:
+            return self.open_read(key)
+        full = self._full(key)
+        spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 (the caller closes it)
+        try:
+            self.client.download_fileobj(self.bucket, full, spool, ExtraArgs={"VersionId": version_id})
+            spool.seek(0)
+        except (ClientError, BotoCoreError) as exc:
+            spool.close()
+            if _error_code(exc) in _MISSING_VERSION_CODES:
+                raise LakeNotFound(f"lake {self.url} has no version {version_id!r} of {key!r}") from exc
+            raise self._fail("read", key, exc) from exc
+        return spool
+
+    def delete_version(self, key: str, version_id: str | None) -> None:
+        if version_id is None:
+            self.delete(key)
+            return
+        full = self._full(key)
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=full, VersionId=version_id)
+        except (ClientError, BotoCoreError) as exc:
+            if _error_code(exc) in _MISSING_VERSION_CODES:
+                return
+            if _error_code(exc) == "AccessDenied":
+                raise LakeError(
+                    f"lake {self.url}: cannot delete version {version_id!r} of {key!r}: access denied; the version "
+                    "may be under Object Lock retention or legal hold, or the credentials lack s3:DeleteObjectVersion"
+                ) from exc
+            raise self._fail("delete a version of", key, exc) from exc
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._full(key)}"
@@ -523,6 +740,21 @@ def manifest_key(obj: str, run_date: date, run_id: str) -> str:
 def watermark_key(obj: str) -> str:
     """``state/watermarks/<Object>.json``: where the next incremental extraction of the object starts."""
     return f"state/watermarks/{_object(obj)}.json"
+
+
+def purge_registry_prefix(obj: str) -> str:
+    """``state/purged/<Object>/``: hashes of the object's purged ids, which extraction leaves out."""
+    return f"state/purged/{_object(obj)}/"
+
+
+def purge_registry_key(obj: str, run_id: str) -> str:
+    """The ids one retention run purged from the object, as SHA-256 hashes one per line."""
+    return f"{purge_registry_prefix(obj)}{_run(run_id)}.sha256"
+
+
+def files_prefix(obj: str) -> str:
+    """``raw/salesforce_files/<Object>/``: what is kept per file of the object (media findings)."""
+    return f"{FILES_PREFIX}/{_object(obj)}/"
 
 
 def findings_key(run_date: date, run_id: str) -> str:

@@ -55,13 +55,47 @@ def main(argv: list[str] | None = None) -> int:
                 },
             }
         )
+        _put_training_manifests(org.control("GET", "training-manifests")["manifests"])
         state = _run_nightly()
         calls = org.control("GET", "stats")["api_usage"]
-    if state != "success":
-        print(f"\nThe nightly DAG run ended {state}; see the task logs above.", file=sys.stderr)
-        return 1
+        if state != "success":
+            print(f"\nThe nightly DAG run ended {state}; see the task logs above.", file=sys.stderr)
+            return 1
+        purge_receipt = _run_scheduled_purge()
     _print_run_summary(home, calls)
+    print(f"\n{purge_receipt}")
+    print(
+        "  check the evidence ledger:  .venv/bin/synthgov evidence verify\n"
+        "  ad-hoc purges (dry run by default) and approvals: `make airflow`, DAG synthgov_retention"
+    )
     return 0
+
+
+def _run_scheduled_purge() -> str:
+    """The retention run the nightly's asset schedules, here in-process: plan, apply, purge, verify, evidence."""
+    from synthgov.lake import open_lake
+    from synthgov.policies import load_policies
+    from synthgov.retention.run import run_scheduled
+    from synthgov.warehouse import open_warehouse
+    from synthgov_airflow.hooks.salesforce import SynthgovSalesforceHook
+
+    print("\nRunning the scheduled retention purge (synthgov_retention's steps) ...", flush=True)
+    policies = load_policies()
+    run = run_scheduled(
+        SynthgovSalesforceHook().get_conn(), open_lake(), open_warehouse(), policies.retention, policies.mapping
+    )
+    return run.receipt
+
+
+def _put_training_manifests(manifests: list[dict[str, Any]]) -> None:
+    """The demo org's training-data manifests, where the nightly reads them: the lake's training zone."""
+    from synthgov.lake import open_lake
+    from synthgov.training.zone import open_training_zone
+
+    zone = open_training_zone(open_lake())
+    for manifest in manifests:
+        zone.lake.put_bytes(manifest["key"], json.dumps(manifest["document"], indent=2).encode())
+    print(f"Put {len(manifests)} training-data manifests in the training zone {zone.uri}", flush=True)
 
 
 def _run_nightly() -> str:
@@ -146,7 +180,7 @@ def _print_governance_summary() -> None:
 
     from synthgov.settings import duckdb_path
 
-    columns = ["control", "regulation", "findings", "high_findings", "medium_findings", "low_findings"]
+    columns = ["control", "regulation", "status", "findings", "high_findings", "medium_findings", "low_findings"]
     # Not read-only: dbt-duckdb keeps its read-write handle open in this process after an in-process
     # build, and DuckDB refuses a second handle to one file with a different mode.
     with duckdb.connect(str(duckdb_path())) as con:
@@ -159,9 +193,9 @@ def _print_governance_summary() -> None:
             return
         rows = con.execute(f"SELECT {', '.join(columns)} FROM marts.governance_summary ORDER BY control").fetchall()
     print("\nGovernance summary (marts.governance_summary):")
-    print(f"  {'control':<36}{'regulation':<44}{'findings':>9}{'high':>6}{'medium':>8}{'low':>5}")
-    for control, regulation, findings, high, medium, low in rows:
-        print(f"  {control:<36}{regulation:<44}{findings:>9}{high:>6}{medium:>8}{low:>5}")
+    print(f"  {'control':<36}{'regulation':<50}{'status':<16}{'findings':>9}{'high':>6}{'medium':>8}{'low':>5}")
+    for control, regulation, status, findings, high, medium, low in rows:
+        print(f"  {control:<36}{regulation:<50}{status:<16}{findings:>9}{high:>6}{medium:>8}{low:>5}")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,20 @@
-"""Run the benchmarks in tests/bench: `python -m tests.bench [sandbox|extract] [options]` (all by default)."""
+"""Run the benchmarks in tests/bench (all by default).
+
+`python -m tests.bench [sandbox|extract|dbt|retention] [options]`
+"""
 
 from __future__ import annotations
 
 import sys
 
-from tests.bench import bench_extract, bench_sandbox
+from tests.bench import bench_dbt, bench_extract, bench_retention, bench_sandbox
 
-BENCHES = {"sandbox": bench_sandbox.main, "extract": bench_extract.main}
+BENCHES = {
+    "sandbox": bench_sandbox.main,
+    "extract": bench_extract.main,
+    "dbt": bench_dbt.main,
+    "retention": bench_retention.main,
+}
 
 
 def main(argv: list[str]) -> int:

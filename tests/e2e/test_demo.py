@@ -57,3 +57,16 @@ def test_demo_starts_the_sandbox_and_reports_what_it_holds(tmp_path: Path) -> No
     assert int(undisclosed.split()[-4]) == 54
     assert (tmp_path / "home" / "warehouse.duckdb").exists()
     assert (tmp_path / "home" / "lake" / "raw" / "salesforce" / "Lead").is_dir()
+    # The scheduled purge ran after the nightly build and printed its receipt; the ledger checks out.
+    receipt = out.split("Retention receipt, plan ")[1]
+    assert "outcomes: {'purged': " in receipt
+    assert "evidence ledger verification: intact" in receipt
+    verified = subprocess.run(
+        [sys.executable, "-m", "synthgov.cli", "evidence", "verify"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr

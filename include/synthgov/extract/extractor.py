@@ -33,6 +33,7 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceR
 
 from synthgov import lake as lakes
 from synthgov.extract.config import ObjectSpec
+from synthgov.retention.lake_purge import drop_purged, purged_id_hashes
 from synthgov.salesforce.connection import ApiLimitReached, SalesforceConnection
 
 log = logging.getLogger(__name__)
@@ -309,6 +310,10 @@ def extract_object(
 ) -> ObjectResult:
     """Extract one object for the run that started at `run_start` (the org's clock)."""
     clean_orphans(lake, spec.name)
+    # Records a retention run purged come back through queryAll (soft deletes, 15 days) and with the
+    # purge's own SystemModstamp change; they never reach a part again.
+    purged = purged_id_hashes(lake, spec.name)
+    left_out = 0
     calls_before = conn.budget.used_by_run
     columns = describe_columns(conn, spec)
     schema = pa.schema([pa.field(c.column, c.arrow_type) for c in columns])
@@ -352,7 +357,9 @@ def extract_object(
                 pages = _bulk_pages(conn, soql, include_deleted, columns, schema, bulk_poll_seconds)
             else:
                 pages = _rest_pages(conn, soql, include_deleted, spec.tooling, columns, schema, page_size)
-            for table in pages:
+            for page in pages:
+                table = drop_purged(page, purged)
+                left_out += page.num_rows - table.num_rows
                 writer.write(table)
                 progress.page(table.num_rows, conn.budget.summary())
             files = writer.finish()
@@ -371,6 +378,7 @@ def extract_object(
         "window": {"start": window_start.isoformat() if window_start else None, "end": run_start.isoformat()},
         "rows": sum(f["rows"] for f in files),
         "rows_deleted": writer.rows_deleted,
+        "rows_left_out_purged": left_out,
         "min_system_modstamp": writer.min_modstamp.isoformat() if writer.min_modstamp else None,
         "max_system_modstamp": writer.max_modstamp.isoformat() if writer.max_modstamp else None,
         "columns": [{"name": c.column, "path": c.path, "type": c.sf_type} for c in columns],
@@ -386,6 +394,7 @@ def extract_object(
         lake.put_bytes(lakes.watermark_key(spec.name), json.dumps(mark).encode())
     report(
         f"{spec.name}: {manifest['rows']} rows ({writer.rows_deleted} deleted) in {len(files)} files, {calls} API calls"
+        + (f"; left out {left_out} rows of purged records" if left_out else "")
     )
     return ObjectResult(
         spec.name,

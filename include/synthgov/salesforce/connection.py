@@ -308,6 +308,37 @@ class SalesforceConnection:
             return datetime.now(UTC)
         return self.budget.org_time
 
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        data: bytes | None = None,
+        content_type: str = "application/json",
+        accept: str = "application/json",
+    ) -> requests.Response:
+        """One REST call to a path under the instance (Bulk 2.0 jobs, composite), re-authenticating once.
+
+        Errors become simple-salesforce's exceptions, so callers handle one family of errors.
+        """
+        from simple_salesforce.util import exception_handler
+
+        def send(sf: Salesforce) -> requests.Response:
+            response = self.session.request(
+                method,
+                f"{self.creds.instance_url}{path}",
+                json=json_body,
+                data=data,
+                timeout=300,
+                headers={"Authorization": f"Bearer {sf.session_id}", "Content-Type": content_type, "Accept": accept},
+            )
+            if response.status_code >= 300:
+                exception_handler(response, path.rsplit("/", 1)[-1] or "request")
+            return response
+
+        return self.call(send)
+
     def get_bytes(self, path: str) -> bytes:
         """GET a path under the instance (blob fields), with re-authentication."""
 

@@ -1,0 +1,197 @@
+"""
+#### Description
+
+Purges expired AI-generated and synthetic content from Salesforce, the lake and the warehouse,
+under `include/policies/retention.yml`, and proves it in a hash-chained evidence ledger.
+
+- **Scheduled**: runs after every nightly build (the asset `synthgov_retention_candidates`) and takes
+  every record that is due. The trigger form's parameters do not apply to scheduled runs.
+- **Ad hoc** (*Trigger* in the UI): narrow the purge by policy, object, generating tool or model, or
+  explicit record ids; a reason is required; `dry_run` is on by default. For incident response (a
+  compromised generation tool), set `scope` to `all_ai` and name the tool: everything it made goes,
+  due or not, after approval. See the README's incident-response runbook.
+
+Tasks: `plan` (candidates from the marts, each read back from Salesforce: still AI-made, still
+expired, not on hold; the plan file and its SHA-256 in the lake; a dry run stops here) →
+`needs_approval` → `approve` (a person, for plans over a policy's threshold, every hard delete and
+every `all_ai` run) → `apply` (refuses a plan whose hash changed; Bulk API 2.0 or composite; records
+changed since planning are skipped) → `purge_stores` (lake files and S3 versions, warehouse rows)
+→ `verify` (nothing purged is alive anywhere) → `evidence` (ledger entry and receipt, written even
+when verification failed). `watcher` fails the run if any task failed.
+
+#### Owner
+
+data-platform with compliance (synthgov maintainers)
+
+#### Triage
+
+- **`plan` fails with "cannot plan this purge"**: a parameter is wrong (unknown policy id, malformed
+  record id, no reason for an ad-hoc run); the message says which. Trigger again with it fixed.
+- **`plan` is skipped**: a dry run, or nothing matched (the message says why). Nothing was changed.
+- **`approve` waits**: the plan needs a person. Open *Required actions* in the UI, read the plan summary,
+  approve or reject. Rejecting skips the rest; nothing is changed.
+- **`apply` fails with "changed after it was made"**: the plan file in the lake is not the one that was
+  planned and approved. Nothing was applied. Find out who changed it; trigger a new run.
+- **`apply` fails otherwise**: clearing it is safe. Its Bulk API 2.0 jobs are journalled next to the
+  plan, so a retry re-attaches to them and never deletes twice.
+- **`verify` fails**: something the run deleted is still alive in Salesforce or in a lake file/version;
+  the message lists it. The evidence entry records the failure. Clear `purge_stores` and `verify`.
+- **`evidence` fails**: the ledger could not be written or its chain is broken: run
+  `synthgov evidence verify` and escalate to compliance before any further purge.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk import DAG, Param, TriggerRule, get_current_context, task
+
+from synthgov_airflow.assets import RETENTION_CANDIDATES
+from synthgov_airflow.operators.load import WAREHOUSE_POOL
+
+APPROVE = "approve"
+
+with DAG(
+    dag_id="synthgov_retention",
+    schedule=[RETENTION_CANDIDATES],
+    catchup=False,
+    max_active_runs=1,
+    default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=2)},
+    tags=["synthgov", "salesforce", "retention", "gdpr"],
+    doc_md=__doc__,
+    params={
+        "dry_run": Param(
+            True,
+            type="boolean",
+            title="Dry run",
+            description="Plan only: say what would be purged and change nothing. Ad-hoc runs only.",
+        ),
+        "reason": Param(
+            None,
+            type=["null", "string"],
+            title="Reason (required)",
+            description="Why this purge: a ticket, an incident, a regulator's request. Goes into the evidence ledger.",
+        ),
+        "policy_ids": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Policy ids",
+            description="Only these policies of retention.yml (one per line). Empty: all.",
+        ),
+        "objects": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Objects",
+            description="Only these Salesforce objects, e.g. EmailMessage (one per line). Empty: all.",
+        ),
+        "tools": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Generating tools",
+            description="Only content made by these tools (as the provenance ledger names them).",
+        ),
+        "models": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Generating models",
+            description="Only content made by these models.",
+        ),
+        "record_ids": Param(
+            [],
+            type=["null", "array"],
+            items={"type": "string"},
+            title="Record ids",
+            description="Only these 15- or 18-character Salesforce ids (one per line).",
+        ),
+        "scope": Param(
+            "due",
+            type="string",
+            enum=["due", "all_ai"],
+            title="Scope",
+            description="due: records past their retention. all_ai: everything the named tools or models made "
+            "(incident response; needs tools or models, always needs approval).",
+        ),
+        "max_records": Param(
+            None,
+            type=["null", "integer"],
+            minimum=1,
+            title="Max records",
+            description="At most this many records in this run (the policies' caps apply as well).",
+        ),
+    },
+):
+
+    @task
+    def plan() -> dict[str, Any]:
+        from synthgov_airflow import retention
+
+        return retention.plan(get_current_context())
+
+    @task.branch
+    def needs_approval() -> str:
+        from synthgov_airflow import retention
+
+        return retention.approval_branch(get_current_context(), approve_task=APPROVE, apply_task="apply")
+
+    approve = ApprovalOperator(
+        task_id=APPROVE,
+        subject="Approve retention plan {{ ti.xcom_pull(task_ids='plan')['plan_id'] }}",
+        body=(
+            "**{{ ti.xcom_pull(task_ids='plan')['planned'] }} records** would be purged: "
+            "{{ ti.xcom_pull(task_ids='plan')['by_object'] }}.\n\n"
+            "Why a person must approve: {{ ti.xcom_pull(task_ids='plan')['approval_why'] | join('; ') }}.\n\n"
+            "Run kind: {{ ti.xcom_pull(task_ids='plan')['run_kind'] }}; reason: {{ params.reason or '-' }}.\n\n"
+            "Plan file: `{{ ti.xcom_pull(task_ids='plan')['plan_uri'] }}` "
+            "(SHA-256 `{{ ti.xcom_pull(task_ids='plan')['sha256'] }}`)."
+        ),
+        response_timeout=timedelta(days=3),
+    )
+
+    @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+    def apply() -> dict[str, Any]:
+        from synthgov_airflow import retention
+
+        return retention.apply(get_current_context(), approve_task=APPROVE)
+
+    @task(pool=WAREHOUSE_POOL)
+    def purge_stores() -> dict[str, Any]:
+        from synthgov_airflow import retention
+
+        return retention.purge_stores(get_current_context())
+
+    @task
+    def verify() -> dict[str, Any]:
+        from synthgov_airflow import retention
+
+        return retention.verify(get_current_context())
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def evidence() -> str:
+        from synthgov_airflow import retention
+
+        return retention.evidence(get_current_context(), approve_task=APPROVE)
+
+    @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)
+    def watcher() -> None:
+        """Fails the run when any task failed: `evidence` runs after failures too, and a leaf that
+        succeeds or skips would otherwise make a failed purge look like a successful run."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException("a task of this run failed; its log says why")
+
+    planned = plan()
+    applied = apply()
+    branch = needs_approval()
+    planned >> branch >> [approve, applied]
+    approve >> applied
+    stores = purge_stores()
+    checked = verify()
+    written = evidence()
+    applied >> stores >> checked >> written
+    [planned, branch, approve, applied, stores, checked, written] >> watcher()

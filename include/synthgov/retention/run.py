@@ -1,0 +1,225 @@
+"""One retention run from plan to receipt, as plain functions: the DAG's tasks and the demo call these.
+
+plan -> (approval, in Airflow) -> apply -> purge lake and warehouse -> verify -> evidence -> receipt.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from synthgov.lake import Lake
+from synthgov.retention.apply import REDACTED, ApplyResult
+from synthgov.retention.evidence import AppendedEntry, EvidenceLedger, hash_record_id
+from synthgov.retention.plan import Plan
+from synthgov.retention.salesforce_ops import alive_ids, fetch_rows
+from synthgov.salesforce.connection import SalesforceConnection
+from synthgov.warehouse import BaseWarehouse
+
+log = logging.getLogger(__name__)
+
+DONE = ("purged", "already_deleted")
+
+
+class VerificationFailed(RuntimeError):
+    """Something the plan set out to remove is still there: the message lists what and where."""
+
+
+@dataclass
+class Verification:
+    salesforce_alive: list[str] = field(default_factory=list)
+    lake_leftovers: list[str] = field(default_factory=list)
+    failed_records: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.salesforce_alive or self.lake_leftovers or self.failed_records)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "salesforce_alive": len(self.salesforce_alive),
+            "lake_leftovers": len(self.lake_leftovers),
+            "failed_records": self.failed_records,
+        }
+
+
+def erased_by_object(plan: Plan, result: ApplyResult, *, include_masked: bool) -> dict[str, list[str]]:
+    """Record ids per object whose content is gone from the org (masked ones too if asked)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    for rid, o in sorted(result.outcomes.items()):
+        if o["outcome"] in DONE and (include_masked or o["action"] != "mask"):
+            out[o["object"]].append(rid)
+    return dict(out)
+
+
+def purge_stores(
+    lake: Lake, warehouse: BaseWarehouse | None, plan: Plan, result: ApplyResult, *, run_id: str
+) -> dict[str, Any]:
+    """Remove what the org no longer holds from the lake (every file and version) and the warehouse.
+
+    Masked records lose their old rows too (they held the content); they are not registered as
+    purged, so the next extraction brings back their masked version.
+    """
+    from synthgov.retention import lake_purge
+
+    content = erased_by_object(plan, result, include_masked=True)
+    deleted = erased_by_object(plan, result, include_masked=False)
+    # Registered first: should the purge die half-way, no extraction in between brings the rows back.
+    for obj, ids in deleted.items():
+        lake_purge.record_purged(lake, obj, ids, run_id)
+    report = lake_purge.purge_lake(lake, {k: set(v) for k, v in content.items()}, run_id=run_id)
+    removed = 0
+    if warehouse is not None and deleted:
+        removed = warehouse.record_purged(deleted, run_id, datetime.now(UTC))
+    return {"lake": report.as_dict(), "warehouse_rows_removed": removed}
+
+
+def verify_purge(
+    conn: SalesforceConnection, lake: Lake, plan: Plan, result: ApplyResult, mask_fields: Mapping[str, Sequence[str]]
+) -> Verification:
+    """Nothing the run removed is alive in the org, in any lake file or in any S3 version."""
+    from synthgov.retention import lake_purge
+
+    check = Verification(failed_records=len(result.failed))
+    rows = {r["record_id"]: r for r in plan.rows}
+    by_object: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for rid, o in result.outcomes.items():
+        if o["outcome"] in DONE or o["outcome"] == "failed":
+            by_object[(o["object"], o["action"])].append(rid)
+    for (obj, action), ids in sorted(by_object.items()):
+        if action == "mask":
+            fields = list(mask_fields.get(obj, ()))
+            for row in fetch_rows(conn, obj, ids, ["Id", *fields]):
+                if any(row.get(f) not in (REDACTED, None, "") for f in fields):
+                    check.salesforce_alive.append(f"{obj} {row['Id']}: a masked field still holds content")
+            continue
+        for rid in sorted(alive_ids(conn, obj, ids)):
+            check.salesforce_alive.append(f"{obj} {rid} is alive (policy {rows[rid]['policy_id']})")
+    content = erased_by_object(plan, result, include_masked=True)
+    for leftover in lake_purge.find_in_lake(lake, {k: set(v) for k, v in content.items()}):
+        check.lake_leftovers.append(str(leftover))
+    return check
+
+
+def evidence_entry(
+    plan: Plan,
+    result: ApplyResult,
+    *,
+    approver: str | None,
+    stores: Mapping[str, Any] | None,
+    verification: Mapping[str, Any] | None,
+    airflow_run: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The ledger entry of one run: what, why, on whose approval, per-record outcomes by hashed id."""
+    request = plan.manifest["request"]
+    return {
+        "kind": "retention.purge",
+        "plan_id": plan.plan_id,
+        "plan_sha256": plan.sha256,
+        "run_kind": request["run_kind"],
+        "reason": request.get("reason"),
+        "requested_by": request.get("requested_by"),
+        "approver": approver,
+        "approval_required": plan.manifest["approval"]["required"],
+        "approval_why": plan.manifest["approval"]["why"],
+        "policies": plan.manifest["policies"],
+        "filters": {k: request[k] for k in ("policy_ids", "objects", "tools", "models", "scope", "max_records")},
+        "record_ids_requested": len(request.get("record_ids") or []),
+        "as_of": plan.manifest["as_of"],
+        "counts": {
+            "planned": plan.manifest["counts"]["planned"],
+            "skipped_at_plan": plan.manifest["counts"]["skipped"],
+            "deferred": plan.manifest["counts"]["deferred"],
+            **{f"outcome_{k}": v for k, v in sorted(result.counts.items())},
+        },
+        "api_calls": result.api_calls,
+        "outcomes": [_outcome(rid, o) for rid, o in sorted(result.outcomes.items())],
+        "stores": dict(stores or {}),
+        "verification": dict(verification) if verification is not None else None,
+        "airflow": dict(airflow_run or {}),
+    }
+
+
+def _outcome(record_id: str, outcome: Mapping[str, str]) -> dict[str, str]:
+    item = {"id_sha256": hash_record_id(record_id), "object": outcome["object"], "outcome": outcome["outcome"]}
+    if outcome["code"]:
+        # Salesforce status codes as they come; synthgov's own skip reasons in the same upper-case form.
+        item["code"] = outcome["code"].upper()
+    return item
+
+
+def write_evidence(lake: Lake, entry: Mapping[str, Any]) -> AppendedEntry:
+    return EvidenceLedger(lake).append(entry)
+
+
+def receipt(plan: Plan, result: ApplyResult | None, appended: AppendedEntry | None, ledger_ok: bool | None) -> str:
+    """A short text for people: what was removed, under which policy, and where the proof is."""
+    lines = [f"Retention receipt, plan {plan.plan_id} (SHA-256 {plan.sha256[:16]}...)"]
+    request = plan.manifest["request"]
+    lines.append(f"  run: {request['run_kind']}" + (f", reason: {request['reason']}" if request.get("reason") else ""))
+    counts = plan.manifest["counts"]
+    lines.append(
+        f"  planned {counts['planned']} of {counts['candidates']} candidates; skipped at planning: "
+        f"{counts['skipped'] or 'none'}; deferred by caps: {counts['deferred']}"
+    )
+    for pid, info in sorted(plan.manifest["policies"].items()):
+        lines.append(
+            f"  policy {pid}: {info['planned']} {info['object']} records, {info['action']} ({info['regulation']})"
+        )
+    if result is None:
+        lines.append("  dry run: nothing was changed")
+        return "\n".join(lines)
+    lines.append(f"  outcomes: {result.counts} in {result.api_calls} API calls")
+    if appended is not None:
+        lines.append(f"  evidence: ledger entry #{appended.seq}, SHA-256 {appended.sha256} ({appended.key})")
+    if ledger_ok is not None:
+        lines.append(f"  evidence ledger verification: {'intact' if ledger_ok else 'FAILED'}")
+    return "\n".join(lines)
+
+
+@dataclass
+class ScheduledRun:
+    plan: Plan
+    result: ApplyResult | None
+    appended: AppendedEntry | None
+    receipt: str
+
+
+def run_scheduled(
+    conn: SalesforceConnection,
+    lake: Lake,
+    warehouse: BaseWarehouse,
+    policy_entries: Sequence[Mapping[str, Any]],
+    mapping: Mapping[str, Any],
+) -> ScheduledRun:
+    """A scheduled purge outside Airflow (the demo): every due record, unless the plan needs a person.
+
+    A plan that needs approval stops after planning, as the DAG's does; approving is a person's act
+    and happens in Airflow's UI.
+    """
+    from synthgov.retention.apply import apply_plan
+    from synthgov.retention.plan import PlanRequest, build_plan
+
+    plan = build_plan(conn, lake, warehouse, policy_entries, mapping, PlanRequest(run_kind="scheduled"))
+    if not plan.planned:
+        return ScheduledRun(plan, None, None, receipt(plan, None, None, None) + "\n  nothing was due")
+    if plan.manifest["approval"]["required"]:
+        text = receipt(plan, None, None, None).replace("dry run: nothing was changed", "waits for approval")
+        why = "; ".join(plan.manifest["approval"]["why"])
+        return ScheduledRun(plan, None, None, f"{text}\n  approval needed ({why}): run the DAG in Airflow to approve")
+    result = apply_plan(conn, lake, plan.plan_id, plan.sha256, policy_entries, mapping)
+    stores = purge_stores(lake, warehouse, plan, result, run_id=plan.plan_id)
+    masks = {str(p["object"]): list(p.get("mask_fields") or []) for p in policy_entries}
+    check = verify_purge(conn, lake, plan, result, masks)
+    entry = evidence_entry(plan, result, approver=None, stores=stores, verification=check.as_dict())
+    appended = write_evidence(lake, entry)
+    intact = EvidenceLedger(lake).verify().ok
+    text = receipt(plan, result, appended, intact)
+    if not check.ok:
+        raise VerificationFailed(f"{text}\n  verification FAILED: {check.as_dict()}")
+    return ScheduledRun(plan, result, appended, text)

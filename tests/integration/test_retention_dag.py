@@ -1,0 +1,181 @@
+"""The retention DAG with dag.test(): an ad-hoc purge end to end, and a plan that waits for a person.
+
+The approval is given the way the UI gives it: the task parks in AWAITING_INPUT; the test records a
+response on its Human-in-the-loop row and resumes it, as Airflow's HITL API does, from another thread
+while dag.test() keeps the run alive.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.dag_processing.dagbag import DagBag
+from airflow.sdk import DagRunState
+
+from synthgov.retention.evidence import EvidenceLedger
+from synthgov.sandbox.process import SandboxProcess
+from tests.retention_world import Built, World, build, fresh
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def built(demo_org: SandboxProcess, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REQUESTS_CA_BUNDLE", demo_org.ca_bundle)
+        return build(demo_org, tmp_path_factory.mktemp("retention-dag-built"))
+
+
+@pytest.fixture
+def world(
+    demo_org: SandboxProcess, built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_db: None
+) -> Iterator[World]:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", demo_org.ca_bundle)
+    for w in fresh(demo_org, built, tmp_path):
+        monkeypatch.setenv("SYNTHGOV_HOME", str(tmp_path))
+        monkeypatch.setenv("SYNTHGOV_LAKE_URL", str(tmp_path / "lake"))
+        monkeypatch.setenv("SYNTHGOV_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+        monkeypatch.setenv("SYNTHGOV_WAREHOUSE", "duckdb")
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_SALESFORCE_DEFAULT",
+            json.dumps(
+                {
+                    "conn_type": "salesforce",
+                    "extra": {
+                        "instance_url": demo_org.instance_url,
+                        "client_id": demo_org.ready["client_id"],
+                        "client_secret": demo_org.ready["client_secret"],
+                        "ca_bundle": demo_org.ca_bundle,
+                    },
+                }
+            ),
+        )
+        yield w
+
+
+@pytest.fixture
+def dag() -> Any:
+    # A fresh parse per test: dag.test() merges a run's conf into the DAG object's params.
+    bag = DagBag(dag_folder=REPO / "dags" / "synthgov_retention.py")
+    assert not bag.import_errors
+    return bag.dags["synthgov_retention"]
+
+
+def _states(run: Any) -> dict[str, str]:
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return {ti.task_id: str(ti.state) for ti in run.get_task_instances(session=session)}
+
+
+def test_an_ad_hoc_purge_under_the_threshold_runs_through_and_leaves_a_receipt(world: World, dag: Any) -> None:
+    tasks = {rid for obj, rid in world.labelled("retention_due") if obj == "Task"}
+    before = world.deleted()
+    run = dag.test(
+        run_conf={"dry_run": False, "reason": "TICKET-42: purge old AI tasks", "policy_ids": ["ai-task-90d"]}
+    )
+    assert run.state == DagRunState.SUCCESS, _states(run)
+    states = _states(run)
+    assert states["approve"] == "skipped" and states["evidence"] == "success"
+    assert {rid for _, rid in world.deleted() - before} == tasks
+    ledger = EvidenceLedger(world.lake)
+    assert ledger.verify().ok
+    (entry,) = ledger.entries()
+    assert entry["reason"] == "TICKET-42: purge old AI tasks" and entry["run_kind"] == "ad_hoc"
+    assert entry["approver"] is None and entry["counts"]["outcome_purged"] == len(tasks)
+
+
+def test_an_ad_hoc_dry_run_through_the_dag_changes_nothing(world: World, dag: Any) -> None:
+    before = world.deleted()
+    run = dag.test(run_conf={"reason": "what would go?"})  # dry_run defaults to true
+    assert run.state == DagRunState.SUCCESS
+    states = _states(run)
+    assert states["plan"] == "skipped" and states["apply"] == "skipped"
+    assert world.deleted() == before
+    assert world.lake.list("retention/plans/"), "the dry run's plan is kept"
+    assert EvidenceLedger(world.lake).entries() == []
+
+
+def test_a_missing_reason_fails_the_plan_and_deletes_nothing(world: World, dag: Any) -> None:
+    before = world.deleted()
+    run = dag.test(run_conf={"dry_run": False})
+    assert run.state == DagRunState.FAILED
+    assert _states(run)["plan"] == "failed"
+    assert world.deleted() == before
+
+
+def _respond(dag_id: str, task_id: str, user: str, option: str, timeout: float = 120) -> list[str]:
+    """Wait for the task to park in AWAITING_INPUT, then answer for `user` as the HITL API does."""
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.trigger import handle_event_submit
+    from airflow.triggers.base import TriggerEvent
+    from airflow.sdk import timezone
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with create_session() as session:
+            ti = (
+                session.query(TaskInstance)
+                .filter(TaskInstance.dag_id == dag_id, TaskInstance.task_id == task_id)
+                .filter(TaskInstance.state == TaskInstanceState.AWAITING_INPUT)
+                .one_or_none()
+            )
+            if ti is not None:
+                seen.append(str(ti.state))
+                detail = session.query(HITLDetail).filter(HITLDetail.ti_id == ti.id).one()
+                seen.append(detail.subject)
+                detail.responded_by = {"id": user, "name": user}
+                detail.responded_at = timezone.utcnow()
+                detail.chosen_options = [option]
+                detail.params_input = {}
+                session.add(detail)
+                event = TriggerEvent(detail.as_resume_event_payload())  # type: ignore[no-untyped-call]
+                handle_event_submit(event, task_instance=ti, session=session)
+                return seen
+        time.sleep(0.5)
+    raise AssertionError(f"{task_id} never waited for input")
+
+
+@pytest.mark.parametrize("answer", ["Approve", "Reject"])
+def test_a_plan_over_the_threshold_waits_for_a_person(world: World, dag: Any, answer: str) -> None:
+    before = world.deleted()
+    ((tool,),) = world.warehouse.query(
+        "SELECT ai_tool FROM marts.provenance_ledger WHERE NOT is_heuristic AND ai_tool IS NOT NULL "
+        "GROUP BY ai_tool ORDER BY count(*) DESC, ai_tool LIMIT 1"
+    )
+    conf = {"dry_run": False, "reason": "INC-9: compromised tool", "scope": "all_ai", "tools": [tool]}
+    seen: list[str] = []
+    deleted_while_waiting: list[set[tuple[str, str]]] = []
+
+    def approver() -> None:
+        seen.extend(_respond("synthgov_retention", "approve", "compliance.officer", answer))
+
+    thread = threading.Thread(target=approver)
+    thread.start()
+    run = dag.test(run_conf=conf)
+    thread.join()
+    assert seen and seen[0] == "awaiting_input", f"the plan must wait for a person: {_states(run)}"
+    assert "Approve retention plan" in seen[1]
+    del deleted_while_waiting
+    gone = world.deleted() - before
+    if answer == "Reject":
+        assert gone == set()
+        assert _states(run)["apply"] == "skipped"
+        return
+    assert run.state == DagRunState.SUCCESS, _states(run)
+    assert gone, "approved: the tool's content is purged"
+    (entry,) = EvidenceLedger(world.lake).entries()
+    assert entry["approver"] == "compliance.officer"
+    assert entry["approval_required"] is True
