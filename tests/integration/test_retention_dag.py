@@ -117,8 +117,8 @@ def _respond(dag_id: str, task_id: str, user: str, option: str, timeout: float =
     from airflow.models.hitl import HITLDetail
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.trigger import handle_event_submit
-    from airflow.triggers.base import TriggerEvent
     from airflow.sdk import timezone
+    from airflow.triggers.base import TriggerEvent
     from airflow.utils.session import create_session
     from airflow.utils.state import TaskInstanceState
 
