@@ -61,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         if state != "success":
             print(f"\nThe nightly DAG run ended {state}; see the task logs above.", file=sys.stderr)
             return 1
+        # What the nightly run left in the lake and the warehouse, before the purge removes what is due.
+        _print_run_summary(home, calls)
         purge_receipt = _run_scheduled_purge()
-    _print_run_summary(home, calls)
     print(f"\n{purge_receipt}")
     print(
         "  check the evidence ledger:  .venv/bin/synthgov evidence verify\n"
