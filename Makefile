@@ -40,8 +40,9 @@ $(DBT_MANIFEST): $(BIN)/.synced $(DBT_SOURCES) include/policies/*.yml
 
 dbt-manifest: $(DBT_MANIFEST)
 
+# OpenLineage events into $(SYNTHGOV_HOME)/lineage/events.jsonl (and OPENLINEAGE_URL if set), as for `make airflow`.
 demo: $(BIN)/.synced $(DBT_MANIFEST)
-	$(BIN)/synthgov demo
+	eval "$$($(BIN)/python -m synthgov_airflow.lineage)"; $(BIN)/synthgov demo
 
 sandbox: $(BIN)/.synced
 	$(BIN)/synthgov sandbox serve
@@ -50,6 +51,8 @@ AIRFLOW_PORT ?= 8080
 
 # airflow standalone on dags/, with salesforce_default pointing at the sandbox org, the warehouse
 # pool created and fixed local-only credentials (admin / admin) printed. Ctrl-C stops both.
+# OpenLineage: the file transport into $(SYNTHGOV_HOME)/lineage/events.jsonl, plus Marquez when
+# OPENLINEAGE_URL is set (synthgov_airflow.lineage; a transport configured in the environment wins).
 airflow: $(BIN)/.synced $(DBT_MANIFEST)
 	@set -euo pipefail; \
 	export PATH="$(CURDIR)/$(BIN):$$PATH" AIRFLOW_HOME="$(SYNTHGOV_HOME)/airflow"; \
@@ -57,6 +60,7 @@ airflow: $(BIN)/.synced $(DBT_MANIFEST)
 	export AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(AIRFLOW_PORT) AIRFLOW__API__BASE_URL=http://127.0.0.1:$(AIRFLOW_PORT); \
 	export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin; \
 	export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$$AIRFLOW_HOME/passwords.json"; \
+	eval "$$(python -m synthgov_airflow.lineage)"; \
 	mkdir -p "$$AIRFLOW_HOME"; \
 	echo '{"admin": "admin"}' > "$$AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"; \
 	ready="$$AIRFLOW_HOME/sandbox.json"; : > "$$ready"; \
@@ -69,6 +73,7 @@ airflow: $(BIN)/.synced $(DBT_MANIFEST)
 	airflow pools set synthgov_warehouse 1 "DuckDB warehouse writers: one at a time" > /dev/null; \
 	echo "Salesforce sandbox org: $$(head -n1 "$$ready" | python -c 'import json, sys; print(json.load(sys.stdin)["instance_url"])')"; \
 	echo "Airflow UI: http://127.0.0.1:$(AIRFLOW_PORT)   user: admin   password: admin   (local only)"; \
+	echo "OpenLineage events: $(SYNTHGOV_HOME)/lineage/events.jsonl$${OPENLINEAGE_URL:+ and $$OPENLINEAGE_URL}"; \
 	airflow standalone
 
 lint: $(BIN)/.synced

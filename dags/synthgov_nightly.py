@@ -17,6 +17,8 @@ Nightly extraction of the Salesforce org into synthgov's lake and warehouse.
 - `export_policies` validates `include/policies` against the warehouse and hands them to dbt.
 - `dbt` (Cosmos, one task per model, tests included) builds staging, provenance, retention and
   the governance findings; `retention_candidates_ready` updates the asset the retention DAG follows.
+- `report` writes the regulator evidence pack (`synthgov report`) to `$SYNTHGOV_HOME/report/<time>/`
+  (`report/latest` points at the newest) and returns its folder.
 
 Schedule: `SYNTHGOV_NIGHTLY_CRON` (default `0 2 * * *`, UTC). Secrets come from the Airflow
 connection `salesforce_default`.
@@ -55,6 +57,9 @@ data-platform (synthgov maintainers)
 - **A `dbt` task fails**: a dbt test found bad data (its log names the test and the failing rows) or
   a model failed; fix and clear it. A missing manifest at parse time means `make dbt-manifest` was
   not run where the DAGs are deployed.
+- **`report` fails**: the message names the source it could not read (warehouse, lake, policy files,
+  dbt manifest) or the folder it could not write. The data is built; clear `report` after the fix, or
+  run `synthgov report` by hand.
 - A failed run leaves no partial data behind: a run is visible only with its manifest, and the
   warehouse loads whole runs.
 """
@@ -104,6 +109,15 @@ with DAG(
     def retention_candidates_ready() -> None:
         """Marks the asset the retention DAG is scheduled on."""
 
+    @task(pool=WAREHOUSE_POOL)
+    def report() -> str:
+        """The regulator evidence pack of the marts just built; returns its folder."""
+        from synthgov.report import build_report
+
+        pack = build_report()
+        print(pack.summary())
+        return str(pack.folder)
+
     extract = SalesforceExtractOperator.partial(task_id="extract").expand_kwargs(plan())
     inspect_media = MediaInspectOperator(task_id="inspect_media", trigger_rule=TriggerRule.NONE_FAILED)
     training = [
@@ -120,4 +134,4 @@ with DAG(
     )
     policies = export_policies()
     extract >> [inspect_media, *training] >> load
-    load >> policies >> governance_task_group() >> retention_candidates_ready()
+    load >> policies >> governance_task_group() >> retention_candidates_ready() >> report()

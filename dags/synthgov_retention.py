@@ -17,7 +17,8 @@ expired, not on hold; the plan file and its SHA-256 in the lake; a dry run stops
 every `all_ai` run) → `apply` (refuses a plan whose hash changed; Bulk API 2.0 or composite; records
 changed since planning are skipped) → `purge_stores` (lake files and S3 versions, warehouse rows)
 → `verify` (nothing purged is alive anywhere) → `evidence` (ledger entry and receipt, written even
-when verification failed). `watcher` fails the run if any task failed.
+when verification failed) → `report` (the regulator evidence pack, after any run that applied a plan).
+`watcher` fails the run if any task failed.
 
 #### Owner
 
@@ -38,18 +39,28 @@ data-platform with compliance (synthgov maintainers)
   the message lists it. The evidence entry records the failure. Clear `purge_stores` and `verify`.
 - **`evidence` fails**: the ledger could not be written or its chain is broken: run
   `synthgov evidence verify` and escalate to compliance before any further purge.
+- **`report` is skipped**: nothing was applied (dry run, rejected or failed plan), so the nightly's
+  pack still stands. **`report` fails** (and so the run): the message names the source it could not read
+  or the folder it could not write. The purge and its evidence entry are complete; clear `report`, or
+  run `synthgov report`.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import DAG, Param, TriggerRule, get_current_context, task
 
 from synthgov_airflow.assets import RETENTION_CANDIDATES
 from synthgov_airflow.operators.load import WAREHOUSE_POOL
+from synthgov_airflow.operators.retention import (
+    RetentionApplyOperator,
+    RetentionEvidenceOperator,
+    RetentionPlanOperator,
+    RetentionPurgeStoresOperator,
+    RetentionVerifyOperator,
+)
 
 APPROVE = "approve"
 
@@ -127,12 +138,6 @@ with DAG(
     },
 ):
 
-    @task
-    def plan() -> dict[str, Any]:
-        from synthgov_airflow import retention
-
-        return retention.plan(get_current_context())
-
     @task.branch
     def needs_approval() -> str:
         from synthgov_airflow import retention
@@ -153,29 +158,27 @@ with DAG(
         response_timeout=timedelta(days=3),
     )
 
-    @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
-    def apply() -> dict[str, Any]:
-        from synthgov_airflow import retention
+    # Steps that read or change data are operators: they report OpenLineage lineage and facets.
+    planned = RetentionPlanOperator(task_id="plan")
+    applied = RetentionApplyOperator(
+        task_id="apply", approve_task=APPROVE, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
+    )
+    stores = RetentionPurgeStoresOperator(task_id="purge_stores", pool=WAREHOUSE_POOL)
+    checked = RetentionVerifyOperator(task_id="verify")
+    written = RetentionEvidenceOperator(task_id="evidence", approve_task=APPROVE, trigger_rule=TriggerRule.ALL_DONE)
 
-        return retention.apply(get_current_context(), approve_task=APPROVE)
+    @task(trigger_rule=TriggerRule.ALL_DONE, pool=WAREHOUSE_POOL)
+    def report() -> str:
+        """The regulator evidence pack after the purge, whether evidence and verification passed or not."""
+        from airflow.sdk.exceptions import AirflowSkipException
 
-    @task(pool=WAREHOUSE_POOL)
-    def purge_stores() -> dict[str, Any]:
-        from synthgov_airflow import retention
+        from synthgov.report import build_report
 
-        return retention.purge_stores(get_current_context())
-
-    @task
-    def verify() -> dict[str, Any]:
-        from synthgov_airflow import retention
-
-        return retention.verify(get_current_context())
-
-    @task(trigger_rule=TriggerRule.ALL_DONE)
-    def evidence() -> str:
-        from synthgov_airflow import retention
-
-        return retention.evidence(get_current_context(), approve_task=APPROVE)
+        if not get_current_context()["ti"].xcom_pull(task_ids="apply"):
+            raise AirflowSkipException("no plan was applied, so nothing changed: the nightly's pack still stands")
+        pack = build_report()
+        print(pack.summary())
+        return str(pack.folder)
 
     @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)
     def watcher() -> None:
@@ -185,13 +188,8 @@ with DAG(
 
         raise AirflowFailException("a task of this run failed; its log says why")
 
-    planned = plan()
-    applied = apply()
     branch = needs_approval()
     planned >> branch >> [approve, applied]
     approve >> applied
-    stores = purge_stores()
-    checked = verify()
-    written = evidence()
-    applied >> stores >> checked >> written
+    applied >> stores >> checked >> written >> report()
     [planned, branch, approve, applied, stores, checked, written] >> watcher()

@@ -21,6 +21,13 @@ os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("SCARF_NO_ANALYTICS", "true")
 
+from synthgov_airflow.lineage import configure_openlineage_env  # noqa: E402
+
+# OpenLineage on, as in make demo and make airflow: every dag.test() emits, into a log of the session's
+# own (tests that read events point the transport at a file of theirs).
+LINEAGE_HOME = Path(tempfile.mkdtemp(prefix="synthgov-lineage-"))
+configure_openlineage_env(LINEAGE_HOME)
+
 from synthgov.sandbox.process import SandboxProcess  # noqa: E402
 
 

@@ -24,6 +24,9 @@ from synthgov.policies import Policies, export_for_dbt, load_policies
 from synthgov.salesforce.connection import SalesforceConnection
 from synthgov.sandbox.process import SandboxProcess
 from synthgov.settings import Settings
+from synthgov.training.manifest import read_training_manifests
+from synthgov.training.posture import read_training_lake_posture
+from synthgov.training.zone import open_training_zone
 from synthgov.warehouse import Warehouse
 from tests.integration.test_dbt_duckdb import _copy_project, _org_time, _warehouse_columns, connect, dbt
 
@@ -85,7 +88,15 @@ def build(org: SandboxProcess, root: Path) -> Built:
     warehouse = Warehouse(root / "w.duckdb")
     settings = Settings(home=root, window_lag_seconds=0, bulk_poll_seconds=0)
     run = extract_all(connect(org), lake, config, settings)
-    load_all(lake, warehouse, objects, run.media.manifests if run.media else [])
+    # The training zone as a nightly reads it: the governance models need its snapshot tables.
+    zone = open_training_zone(lake, None)
+    for manifest in org.control("GET", "training-manifests")["manifests"]:
+        zone.lake.put_bytes(manifest["key"], json.dumps(manifest["document"]).encode())
+    training = [
+        *read_training_manifests(lake, zone, run_id="20261102T090000Z-traina").manifests,
+        *read_training_lake_posture(lake, zone, run_id="20261102T090000Z-trainb").manifests,
+    ]
+    load_all(lake, warehouse, objects, [*(run.media.manifests if run.media else []), *training])
     truth = org.control("GET", "ground-truth")
     project = _copy_project(root)
     policies = load_policies(known_objects=set(objects), known_columns=_warehouse_columns(warehouse.path))

@@ -4,7 +4,9 @@ Rendering reads `dbt_project/target/manifest.json` (made by `make`, which export
 runs `dbt parse`), so parsing the DAG runs no dbt. Tasks run dbt in-process (ExecutionMode.LOCAL
 with dbtRunner, in this venv); each model and seed is one task, and the tests run once after all of
 them (a per-model build would run relationship tests before the models they point at exist). Every
-task writes the warehouse, so all share the one-slot pool that keeps DuckDB to one writer.
+task writes the warehouse, so all share the one-slot pool that keeps DuckDB to one writer. After each
+dbt command, ``synthgov_airflow.lineage.emit_dbt_model_events`` emits the models' OpenLineage runs
+with the task run as their parent.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ DBT_PROJECT = Path(os.environ.get("SYNTHGOV_DBT_PROJECT", str(REPO / "dbt_projec
 MANIFEST = DBT_PROJECT / "target" / "manifest.json"
 # The org's clock for the run, as `plan` fixed it: retention is due as of the org's time, not the worker's.
 AS_OF = "{{ ti.xcom_pull(task_ids='plan', key='window_end') or '' }}"
+DBT_LINEAGE_CALLBACK = "synthgov_airflow.lineage.emit_dbt_model_events"
 
 
 def dbt_target() -> str:
@@ -67,6 +70,13 @@ def governance_task_group(group_id: str = "dbt", **kwargs: Any) -> Any:
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_ALL, emit_datasets=False
         ),
-        operator_args={"vars": {"as_of": AS_OF}, "append_env": True, "pool": WAREHOUSE_POOL},
+        operator_args={
+            "vars": {"as_of": AS_OF},
+            "append_env": True,
+            "pool": WAREHOUSE_POOL,
+            # Each model's OpenLineage run, with this task run as its parent (an import path: parsing
+            # the DAG imports nothing for it).
+            "callback": DBT_LINEAGE_CALLBACK,
+        },
         **kwargs,
     )

@@ -28,6 +28,10 @@ def _prepare_environment(home: Path) -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("SYNTHGOV_LAKE_URL", str(home / "lake"))
     os.environ.setdefault("SYNTHGOV_DUCKDB_PATH", str(home / "warehouse.duckdb"))
+    # OpenLineage: the file transport under SYNTHGOV_HOME (and HTTP when OPENLINEAGE_URL is set).
+    from synthgov_airflow.lineage import configure_openlineage_env
+
+    configure_openlineage_env(home)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         _put_training_manifests(org.control("GET", "training-manifests")["manifests"])
         state = _run_nightly()
+        from synthgov_airflow.lineage import wait_for_openlineage
+
+        wait_for_openlineage()  # the DAG run's last events are sent asynchronously
         calls = org.control("GET", "stats")["api_usage"]
         if state != "success":
             print(f"\nThe nightly DAG run ended {state}; see the task logs above.", file=sys.stderr)
@@ -69,7 +76,25 @@ def main(argv: list[str] | None = None) -> int:
         "  check the evidence ledger:  .venv/bin/synthgov evidence verify\n"
         "  ad-hoc purges (dry run by default) and approvals: `make airflow`, DAG synthgov_retention"
     )
+    _print_evidence_pack(home)
     return 0
+
+
+def _print_evidence_pack(home: Path) -> None:
+    """A fresh regulator pack: the nightly's own pack was written before the purge above."""
+    from synthgov.lineage import event_log_path
+    from synthgov.report import build_report
+
+    pack = build_report()
+    print(f"\nRegulator evidence pack (opens offline): {pack.index}")
+    print(pack.summary())
+    print(f"  the latest pack is always at {home / 'report' / 'latest' / 'index.html'}")
+    print(f"  check its files: (cd {pack.folder} && sha256sum -c SHA256SUMS)")
+    print(f"\nOpenLineage event log: {event_log_path()}")
+    print(
+        "  to browse the lineage in Marquez: start include/marquez/docker-compose.yml, then run with "
+        "OPENLINEAGE_URL=http://localhost:5000 (README, 'Browse the lineage in Marquez')"
+    )
 
 
 def _run_scheduled_purge() -> str:

@@ -1,14 +1,17 @@
 """The Airflow plugin of synthgov.
 
-It carries nothing yet (no UI views or listeners); it exists so that Airflow lists synthgov among
-its plugins once the package is registered under the ``airflow.plugins`` entry point, the way
-providers register theirs.
+Airflow lists synthgov among its plugins once the package is registered under the ``airflow.plugins``
+entry point, the way providers register theirs. It carries one listener: ``DagTestRunStart``, which
+gives ``dag.test()`` runs the OpenLineage START event the scheduler would have sent.
 """
 
 from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
+from synthgov_airflow.listeners import DagTestRunStart
+
 
 class SynthgovPlugin(AirflowPlugin):
     name = "synthgov"
+    listeners = [DagTestRunStart()]  # noqa: RUF012 - AirflowPlugin declares its hooks as plain class lists

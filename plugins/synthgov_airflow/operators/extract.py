@@ -6,7 +6,6 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
     from openlineage.client.event_v2 import Dataset
-    from openlineage.client.facet_v2 import RunFacet
+    from openlineage.client.facet_v2 import JobFacet, RunFacet
 
 # The lake's rule for object names in keys; checked here so a typo fails at parse time, not in the task.
 _OBJECT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
@@ -30,8 +29,10 @@ def check_optional_str(owner: str, name: str, value: str | None) -> None:
 
 
 def salesforce_namespace(instance_url: str) -> str:
-    """The OpenLineage namespace of an org's objects: ``salesforce://<instance host[:port]>``."""
-    return f"salesforce://{urlsplit(instance_url).netloc}"
+    """The OpenLineage namespace of an org's objects: ``salesforce://<My Domain host>`` (see synthgov.lineage)."""
+    from synthgov.lineage.datasets import salesforce_namespace as namespace
+
+    return namespace(instance_url)
 
 
 class SalesforceExtractOperator(BaseOperator):
@@ -89,6 +90,7 @@ class SalesforceExtractOperator(BaseOperator):
         self._source_namespace: str | None = None
         self._columns: list[dict[str, Any]] = []
         self._output: tuple[str, str] | None = None
+        self._written: dict[str, int] = {}
 
     def execute(self, context: Context) -> dict[str, Any]:
         import json
@@ -135,27 +137,43 @@ class SalesforceExtractOperator(BaseOperator):
         manifest = json.loads(lake.get_bytes(result.manifest_key))
         self._columns = list(manifest.get("columns", []))
         self._output = (lake.namespace, lake.dataset_name(result.manifest_key.rsplit("/", 1)[0]))
+        parts = manifest.get("files", [])
+        self._written = {
+            "rows": int(manifest.get("rows", 0)),
+            "files": len(parts),
+            "size": sum(int(p.get("bytes", 0)) for p in parts),
+        }
         self.log.info("API budget after %s: %s", self.object_name, conn.budget.summary())
         return result.as_dict()
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, RunFacet]:
-        """The Salesforce object read (with the extracted columns) and the lake run folder written."""
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, RunFacet | JobFacet]:
+        """The Salesforce object read (its fields from describe) and the lake run folder written (same columns)."""
         from airflow.providers.openlineage.extractors import OperatorLineage
-        from openlineage.client.event_v2 import Dataset
-        from openlineage.client.facet_v2 import schema_dataset
+        from openlineage.client.event_v2 import InputDataset, OutputDataset
 
+        from synthgov.lineage import controls, datasets, facets
+
+        job_facets: dict[str, RunFacet | JobFacet] = {
+            facets.REGULATORY_CONTROLS_KEY: controls.controls_facet("salesforce_extract")
+        }
         if self._source_namespace is None or self._output is None:
-            return OperatorLineage()
-        schema = schema_dataset.SchemaDatasetFacet(
-            fields=[
-                schema_dataset.SchemaDatasetFacetFields(
-                    name=str(c["name"]),
-                    type=str(c.get("type")),
-                    description=f"SOQL {c['path']}" if c.get("path") not in (None, c["name"]) else None,
-                )
-                for c in self._columns
-            ]
+            return OperatorLineage(job_facets=job_facets)
+        columns = [
+            (
+                str(c["name"]),
+                str(c.get("type")),
+                f"SOQL {c['path']}" if c.get("path") not in (None, c["name"]) else None,
+            )
+            for c in self._columns
+        ]
+        source = InputDataset(
+            namespace=self._source_namespace, name=self.object_name, facets={"schema": datasets.schema_facet(columns)}
         )
-        source = Dataset(namespace=self._source_namespace, name=self.object_name, facets={"schema": schema})
         namespace, name = self._output
-        return OperatorLineage(inputs=[source], outputs=[Dataset(namespace=namespace, name=name)])
+        written = OutputDataset(
+            namespace=namespace,
+            name=name,
+            facets={"schema": datasets.schema_facet(columns)},
+            outputFacets={"outputStatistics": datasets.output_statistics(**self._written)},
+        )
+        return OperatorLineage(inputs=[source], outputs=[written], job_facets=job_facets)

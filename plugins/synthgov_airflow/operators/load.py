@@ -14,10 +14,10 @@ if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
     from openlineage.client.event_v2 import Dataset
-    from openlineage.client.facet_v2 import RunFacet
+    from openlineage.client.facet_v2 import JobFacet, RunFacet
 
     from synthgov.lake import Lake
-    from synthgov.warehouse import LoadResult
+    from synthgov.warehouse import LoadResult, Warehouse
 
 # DuckDB allows one writer per file, so every task that writes the warehouse takes this one-slot pool.
 WAREHOUSE_POOL = "synthgov_warehouse"
@@ -70,6 +70,8 @@ class WarehouseLoadOperator(BaseOperator):
         self.config_path = config_path
         self._inputs: list[tuple[str, str]] = []
         self._outputs: list[tuple[str, str]] = []
+        self._written: dict[tuple[str, str], dict[str, int]] = {}  # rows and files appended per table
+        self._columns: dict[tuple[str, str], list[tuple[str, str | None]]] = {}
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         from synthgov.extract.config import ConfigError, load_config
@@ -93,7 +95,7 @@ class WarehouseLoadOperator(BaseOperator):
         lake = open_lake(self.lake_url)
         warehouse = Warehouse(Path(self.duckdb_path) if self.duckdb_path else None)
         results = load_all(lake, warehouse, objects, findings)
-        self._record_lineage(lake, warehouse.path, results, findings)
+        self._record_lineage(lake, warehouse, results, findings)
         for r in results:
             self.log.info("%s run %s: %d rows into %s", r.object, r.run_id, r.rows, r.table)
         self.log.info("loaded %d runs, %d rows", len(results), sum(r.rows for r in results))
@@ -111,10 +113,11 @@ class WarehouseLoadOperator(BaseOperator):
         ]
 
     def _record_lineage(
-        self, lake: Lake, duckdb_file: Path, results: list[LoadResult], findings: list[dict[str, Any]]
+        self, lake: Lake, warehouse: Warehouse, results: list[LoadResult], findings: list[dict[str, Any]]
     ) -> None:
         """Remember each loaded run's lake folder (as the extract task named it) and its table."""
         from synthgov import lake as lakes
+        from synthgov.lineage.datasets import warehouse_columns, warehouse_dataset
 
         folders: dict[tuple[str, str], str] = {}
         for manifest in findings:
@@ -126,18 +129,37 @@ class WarehouseLoadOperator(BaseOperator):
                 run_id = lakes.run_id_from_key(key)
                 if run_id is not None and key.endswith("/" + lakes.MANIFEST_NAME):
                     folders[(obj, run_id)] = key.rsplit("/", 1)[0]
+        columns = warehouse_columns(warehouse, {r.table for r in results})
         for r in results:
             folder = folders.get((r.object, r.run_id))
             if folder is not None:
                 self._inputs.append((lake.namespace, lake.dataset_name(folder)))
-            self._outputs.append((f"duckdb://{duckdb_file}", r.table))
+            table = warehouse_dataset(warehouse, r.table)
+            self._outputs.append(table)
+            written = self._written.setdefault(table, {"rows": 0, "files": 0})
+            written["rows"] += r.rows
+            written["files"] += r.files
+            self._columns[table] = columns.get(r.table, [])
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, RunFacet]:
-        """The lake run folders read and the ``raw_salesforce`` tables appended to."""
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, RunFacet | JobFacet]:
+        """The lake run folders read and the ``raw_salesforce`` tables appended to (columns from the warehouse)."""
         from airflow.providers.openlineage.extractors import OperatorLineage
-        from openlineage.client.event_v2 import Dataset
+        from openlineage.client.event_v2 import InputDataset, OutputDataset
+
+        from synthgov.lineage import controls, datasets, facets
 
         return OperatorLineage(
-            inputs=[Dataset(namespace=ns, name=name) for ns, name in dict.fromkeys(self._inputs)],
-            outputs=[Dataset(namespace=ns, name=name) for ns, name in dict.fromkeys(self._outputs)],
+            inputs=[InputDataset(namespace=ns, name=name) for ns, name in dict.fromkeys(self._inputs)],
+            outputs=[
+                OutputDataset(
+                    namespace=ns,
+                    name=name,
+                    facets={
+                        "schema": datasets.schema_facet((c, t, None) for c, t in self._columns.get((ns, name), []))
+                    },
+                    outputFacets={"outputStatistics": datasets.output_statistics(**self._written[(ns, name)])},
+                )
+                for ns, name in dict.fromkeys(self._outputs)
+            ],
+            job_facets={facets.REGULATORY_CONTROLS_KEY: controls.controls_facet("warehouse_load")},
         )

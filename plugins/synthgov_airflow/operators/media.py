@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
     from openlineage.client.event_v2 import Dataset
-    from openlineage.client.facet_v2 import RunFacet
+    from openlineage.client.facet_v2 import JobFacet, RunFacet
 
 MEDIA_SOURCE_OBJECT = "ContentVersion"
 
@@ -48,6 +48,7 @@ class MediaInspectOperator(BaseOperator):
         self._source_namespace: str | None = None
         self._inputs: list[tuple[str, str]] = []
         self._outputs: list[tuple[str, str]] = []
+        self._rows: dict[str, int] = {}  # findings written per output folder
 
     def execute(self, context: Context) -> dict[str, Any]:
         from datetime import date
@@ -73,7 +74,9 @@ class MediaInspectOperator(BaseOperator):
             source = lakes.run_prefix(MEDIA_SOURCE_OBJECT, run_date, manifest["run_id"]).rstrip("/")
             self._inputs.append((lake.namespace, lake.dataset_name(source)))
             for part in manifest["files"]:
-                self._outputs.append((lake.namespace, lake.dataset_name(part["key"].rsplit("/", 1)[0])))
+                folder = lake.dataset_name(part["key"].rsplit("/", 1)[0])
+                self._outputs.append((lake.namespace, folder))
+                self._rows[folder] = self._rows.get(folder, 0) + int(part.get("rows", 0))
         self.log.info(
             "inspected %d files in %d runs: %d with a C2PA manifest, %d AI-generated, %d skipped",
             result.inspected,
@@ -84,14 +87,26 @@ class MediaInspectOperator(BaseOperator):
         )
         return result.as_dict()
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, RunFacet]:
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, RunFacet | JobFacet]:
         """ContentVersion files read from the org and the lake runs inspected; the findings written."""
         from airflow.providers.openlineage.extractors import OperatorLineage
-        from openlineage.client.event_v2 import Dataset
+        from openlineage.client.event_v2 import InputDataset, OutputDataset
 
+        from synthgov.lineage import controls, datasets, facets
+
+        job_facets: dict[str, RunFacet | JobFacet] = {
+            facets.REGULATORY_CONTROLS_KEY: controls.controls_facet("media_inspection")
+        }
         if self._source_namespace is None or not self._outputs:
-            return OperatorLineage()
-        inputs = [Dataset(namespace=self._source_namespace, name=MEDIA_SOURCE_OBJECT)]
-        inputs += [Dataset(namespace=ns, name=name) for ns, name in dict.fromkeys(self._inputs)]
-        outputs = [Dataset(namespace=ns, name=name) for ns, name in dict.fromkeys(self._outputs)]
-        return OperatorLineage(inputs=inputs, outputs=outputs)
+            return OperatorLineage(job_facets=job_facets)
+        inputs: list[Dataset] = [InputDataset(namespace=self._source_namespace, name=MEDIA_SOURCE_OBJECT)]
+        inputs += [InputDataset(namespace=ns, name=name) for ns, name in dict.fromkeys(self._inputs)]
+        outputs: list[Dataset] = [
+            OutputDataset(
+                namespace=ns,
+                name=name,
+                outputFacets={"outputStatistics": datasets.output_statistics(rows=self._rows.get(name))},
+            )
+            for ns, name in dict.fromkeys(self._outputs)
+        ]
+        return OperatorLineage(inputs=inputs, outputs=outputs, job_facets=job_facets)

@@ -6,7 +6,7 @@ summary's ``manifests`` are what the warehouse load takes from their XCom.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
     from openlineage.client.event_v2 import Dataset
-    from openlineage.client.facet_v2 import RunFacet
+    from openlineage.client.facet_v2 import JobFacet, RunFacet
 
     from synthgov.lake import Lake
     from synthgov.training.zone import TrainingZone
@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 class _TrainingZoneOperator(BaseOperator):
     """The zone and the lake both tasks need, and the lineage they report (zone read, raw runs written)."""
+
+    controls: ClassVar[str]  # the job kind in synthgov.lineage.controls.JOB_CONTROLS
 
     def __init__(self, *, lake_url: str | None = None, training_lake_url: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -47,14 +49,17 @@ class _TrainingZoneOperator(BaseOperator):
             for part in manifest["files"]:
                 self._outputs.append((lake.namespace, lake.dataset_name(part["key"].rsplit("/", 1)[0])))
 
-    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, RunFacet]:
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage[Dataset, RunFacet | JobFacet]:
         """The part of the training zone read, and the raw-zone runs written."""
         from airflow.providers.openlineage.extractors import OperatorLineage
-        from openlineage.client.event_v2 import Dataset
+        from openlineage.client.event_v2 import InputDataset, OutputDataset
+
+        from synthgov.lineage import controls, facets
 
         return OperatorLineage(
-            inputs=[Dataset(namespace=ns, name=name) for ns, name in dict.fromkeys(self._inputs)],
-            outputs=[Dataset(namespace=ns, name=name) for ns, name in dict.fromkeys(self._outputs)],
+            inputs=[InputDataset(namespace=ns, name=name) for ns, name in dict.fromkeys(self._inputs)],
+            outputs=[OutputDataset(namespace=ns, name=name) for ns, name in dict.fromkeys(self._outputs)],
+            job_facets={facets.REGULATORY_CONTROLS_KEY: controls.controls_facet(self.controls)},
         )
 
 
@@ -70,6 +75,7 @@ class TrainingManifestsOperator(_TrainingZoneOperator):
     """
 
     ui_color = "#e8dcf5"
+    controls = "training_manifests"
 
     def execute(self, context: Context) -> dict[str, Any]:
         from synthgov.extract.extractor import new_run_id
@@ -103,6 +109,7 @@ class TrainingLakePostureOperator(_TrainingZoneOperator):
     """
 
     ui_color = "#e8dcf5"
+    controls = "training_lake_posture"
 
     def execute(self, context: Context) -> dict[str, Any]:
         from synthgov.extract.extractor import new_run_id

@@ -1,0 +1,130 @@
+"""The evidence pack as an auditor opens it: Debian's Chromium, headless and cut off from the network.
+
+The pack of the governed demo org after a scheduled purge is rendered twice: once to a screenshot
+(kept under tests/e2e/artifacts/, which git ignores) and once to the DOM, which must show every
+control, its counts, the receipt's ledger hash and the lineage graph. Chromium is Debian's package
+(`.ci/run` installs it); the test never downloads a browser and skips without one.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from synthgov.report import Pack, build_report
+from synthgov.retention.run import run_scheduled
+from synthgov.sandbox.process import SandboxProcess
+from tests.retention_world import Built, World, build, fresh
+from tests.unit.test_report import write_events
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+HOW_TO_ENABLE = "install Debian's chromium package (apt-get install chromium) to run this test"
+# Decided before any fixture starts the sandbox org or builds the warehouse.
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(shutil.which("chromium") is None, reason=HOW_TO_ENABLE)]
+# Headless, no profile of the user's, and no network: every host name resolves to nothing, and the
+# background services (updates, sync, safe browsing, metrics) that would call home are off.
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-extensions",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--hide-scrollbars",
+)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = shutil.which("chromium")
+    assert path is not None
+    return path
+
+
+@pytest.fixture(scope="module")
+def built(demo_org: SandboxProcess, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REQUESTS_CA_BUNDLE", demo_org.ca_bundle)
+        return build(demo_org, tmp_path_factory.mktemp("report-chromium-built"))
+
+
+@pytest.fixture
+def pack(demo_org: SandboxProcess, built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pack]:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", demo_org.ca_bundle)
+    monkeypatch.setenv("SYNTHGOV_HOME", str(tmp_path / "home"))
+    world: World
+    for world in fresh(demo_org, built, tmp_path):
+        run = run_scheduled(world.conn, world.lake, world.warehouse, world.policies.retention, world.policies.mapping)
+        assert run.appended is not None, run.receipt
+        events = tmp_path / "events.jsonl"
+        write_events(events)
+        yield build_report(
+            tmp_path / "pack",
+            warehouse=world.warehouse,
+            lake=world.lake,
+            events_file=events,
+            dbt_project=built.root / "dbt_project",
+        )
+
+
+def _run(chromium: str, profile: Path, *args: str) -> str:
+    """Chromium in its own process group, so a hung renderer is ended with the browser."""
+    with subprocess.Popen(
+        [chromium, *FLAGS, f"--user-data-dir={profile}", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            out, err = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    assert process.returncode == 0, err[-3000:]
+    return out
+
+
+def test_chromium_renders_the_pack_offline(chromium: str, pack: Pack, tmp_path: Path) -> None:
+    url = pack.index.as_uri()
+    screenshot = tmp_path / "report.png"
+    _run(chromium, tmp_path / "profile-shot", f"--screenshot={screenshot}", "--window-size=1400,2000", url)
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert screenshot.stat().st_size > 20_000, "a blank page makes a tiny PNG"
+    ARTIFACTS.mkdir(exist_ok=True)
+    kept = ARTIFACTS / "report.png"
+    shutil.copyfile(screenshot, kept)
+    print(f"screenshot of the pack: {kept}")
+
+    dom = _run(chromium, tmp_path / "profile-dom", "--dump-dom", "--virtual-time-budget=5000", url)
+    bundle = pack.bundle
+    for control in bundle["governance"]["controls"]:
+        row = re.search(rf'<tr data-control="{control["control"]}">(.*?)</tr>', dom, re.S)
+        assert row is not None, control["control"]
+        cells = re.findall(r'<td class="n">(\d+)</td>', row.group(1))
+        assert cells[0] == str(control["findings"]), control["control"]
+        assert control["regulation"] in row.group(1)
+    totals = bundle["governance"]["totals"]
+    assert f'id="findings-total">{totals["findings"]}<' in dom
+    assert f'id="provenance-records">{bundle["provenance"]["records"]}<' in dom
+    assert f'id="retention-candidates">{bundle["retention"]["candidates"]}<' in dom
+    head = bundle["evidence"]["verification"]["head_sha256"]
+    assert head and head in dom and "Evidence ledger verified intact" in dom
+    graph = re.search(r'<svg[^>]*id="lineage-graph".*?</svg>', dom, re.S)
+    assert graph is not None, "the lineage graph is drawn"
+    assert graph.group(0).count('class="node job') >= 3 and 'class="edge"' in graph.group(0)
+    assert "dropped" in graph.group(0), "the purge's DROP shows on the Salesforce object"
