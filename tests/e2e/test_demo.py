@@ -26,7 +26,9 @@ LABELS = (
 
 
 def test_demo_starts_the_sandbox_and_reports_what_it_holds(tmp_path: Path) -> None:
-    env = {**os.environ, "SYNTHGOV_HOME": str(tmp_path / "home")}
+    # As a user's shell would have it: not the OpenLineage settings tests/conftest.py made for its own home.
+    env = {k: v for k, v in os.environ.items() if "OPENLINEAGE" not in k}
+    env["SYNTHGOV_HOME"] = str(tmp_path / "home")
     done = subprocess.run(
         [sys.executable, "-m", "synthgov.cli", "demo"],
         env=env,
@@ -70,3 +72,16 @@ def test_demo_starts_the_sandbox_and_reports_what_it_holds(tmp_path: Path) -> No
         check=False,
     )
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    # The regulator evidence pack after the purge: it exists, every file matches SHA256SUMS, and the
+    # demo says where the event log is and how to reach Marquez.
+    index = Path(out.split("Regulator evidence pack (opens offline): ")[1].splitlines()[0].strip())
+    assert index.is_file()
+    entry_hash = receipt.split("SHA-256 ", 2)[2].split()[0]  # "evidence: ledger entry #N, SHA-256 <hash>"
+    assert entry_hash in index.read_text(), "the pack shows the purge's ledger entry"
+    sums = subprocess.run(
+        ["sha256sum", "--check", "--quiet", "SHA256SUMS"], cwd=index.parent, capture_output=True, text=True, check=False
+    )
+    assert sums.returncode == 0, sums.stdout + sums.stderr
+    assert "OpenLineage event log: " in out and "OPENLINEAGE_URL=" in out
+    log = Path(out.split("OpenLineage event log: ")[1].splitlines()[0].strip())
+    assert log.is_file() and log.stat().st_size > 0

@@ -22,7 +22,7 @@ from synthgov.report import Pack, build_report
 from synthgov.retention.run import run_scheduled
 from synthgov.sandbox.process import SandboxProcess
 from tests.retention_world import Built, World, build, fresh
-from tests.unit.test_report import write_events
+from tests.unit.test_report_pack import write_events
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 HOW_TO_ENABLE = "install Debian's chromium package (apt-get install chromium) to run this test"

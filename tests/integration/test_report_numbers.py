@@ -20,7 +20,7 @@ from synthgov.retention.evidence import EvidenceLedger
 from synthgov.retention.run import run_scheduled
 from synthgov.sandbox.process import SandboxProcess
 from tests.retention_world import Built, World, build, fresh
-from tests.unit.test_report import write_events
+from tests.unit.test_report_pack import write_events
 
 pytestmark = pytest.mark.integration
 
