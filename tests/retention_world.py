@@ -9,6 +9,7 @@ built marts describe the org the test starts from.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -56,18 +57,12 @@ class World:
     def deleted(
         self, objects: tuple[str, ...] = ("EmailMessage", "Task", "ContentVersion", "Lead", "Contact")
     ) -> set[tuple[str, str]]:
-        """(object, id) of every record in the Recycle Bin or gone, read with queryAll."""
+        """(object, id) of every record in the Recycle Bin (queryAll with IsDeleted; soft deletes only)."""
         out = set()
         for obj in objects:
             rows = self.org.rest("GET", "queryAll", params={"q": f"SELECT Id FROM {obj} WHERE IsDeleted = true"})
             out |= {(obj, str(r["Id"])) for r in _all(self.org, rows)}
         return out
-
-    def ingest_jobs(self) -> int:
-        stats = self.org.control("GET", "stats")
-        return sum(
-            n for endpoint, n in stats["calls"].items() if "jobs/ingest" in endpoint and endpoint.startswith("POST")
-        )
 
 
 def _all(org: SandboxProcess, page: dict[str, Any]) -> list[dict[str, Any]]:
@@ -101,8 +96,6 @@ def build(org: SandboxProcess, root: Path) -> Built:
     project = _copy_project(root)
     policies = load_policies(known_objects=set(objects), known_columns=_warehouse_columns(warehouse.path))
     export_for_dbt(policies, project)
-    import os
-
     previous = os.environ.get("SYNTHGOV_DUCKDB_PATH")
     os.environ["SYNTHGOV_DUCKDB_PATH"] = str(warehouse.path)
     try:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from synthgov.lake import Lake
-from synthgov.retention.plan import Plan, load_plan, plan_prefix, policies_from
+from synthgov.retention.plan import load_plan, plan_prefix, policies_from
 from synthgov.retention.rules import LiveRecord, Request, decide, evidence_kinds
 from synthgov.retention.salesforce_ops import (
     BULK_THRESHOLD,
@@ -277,7 +277,3 @@ def _parent_batches(rows: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]
                 batches.append([])
             batches[-1].extend(piece)
     return [b for b in batches if b]
-
-
-def plan_of(lake: Lake, plan_id: str) -> Plan:
-    return load_plan(lake, plan_id)
