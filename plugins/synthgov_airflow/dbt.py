@@ -2,8 +2,8 @@
 
 Rendering reads `dbt_project/target/manifest.json` (made by `make`, which exports the policies and
 runs `dbt parse`), so parsing the DAG runs no dbt. Tasks run dbt in-process (ExecutionMode.LOCAL
-with dbtRunner, in this venv); each model and seed is one task, and the tests run once after all of
-them (a per-model build would run relationship tests before the models they point at exist). Every
+with dbtRunner, in this venv); each model and seed is one task, and the data tests run once after all
+of them (a per-model build would run relationship tests before the models they point at exist). Every
 task writes the warehouse, so all share the one-slot pool that keeps DuckDB to one writer. After each
 dbt command, ``synthgov_airflow.lineage.emit_dbt_model_events`` emits the models' OpenLineage runs
 with the task run as their parent.
@@ -30,10 +30,11 @@ def dbt_target() -> str:
 
 
 def dbt_env() -> dict[str, str]:
-    """What dbt's profile reads: the warehouse's absolute path (the project is copied to a temp dir)."""
-    from synthgov.settings import duckdb_path
+    """What dbt reads: the warehouse's absolute path (the project is copied to a temp dir), and the
+    production flags (data tests only; unit tests are CI's: synthgov.settings.DBT_PRODUCTION_FLAGS)."""
+    from synthgov.settings import DBT_PRODUCTION_FLAGS, duckdb_path
 
-    return {"SYNTHGOV_DUCKDB_PATH": str(duckdb_path())}
+    return {"SYNTHGOV_DUCKDB_PATH": str(duckdb_path()), **DBT_PRODUCTION_FLAGS}
 
 
 def governance_task_group(group_id: str = "dbt", **kwargs: Any) -> Any:

@@ -76,6 +76,11 @@ def test_nightly_dag_shape(dagbag: DagBag) -> None:
     assert load.trigger_rule == TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
     assert load.pool == WAREHOUSE_POOL
     assert [outlet.name for outlet in load.outlets] == ["synthgov_raw_salesforce"]
+    # Every Cosmos dbt task runs data tests only: unit tests are CI's (test_dbt_duckdb checks dbt honours it).
+    dbt_tasks = [task for task_id, task in dag.task_dict.items() if task_id.startswith("dbt.")]
+    assert dbt_tasks and all(
+        getattr(task, "env", {}).get("DBT_EXCLUDE_RESOURCE_TYPES") == "unit_test" for task in dbt_tasks
+    )
 
 
 def test_nightly_schedule_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -435,3 +435,26 @@ def test_training_findings_besides_the_labelled_ones(built: Built) -> None:
         (f"{zone}#public_access_block", "high", "control:public_access_block status:fail off:BlockPublicPolicy"),
         (f"{zone}#versioning", "medium", "control:versioning status:fail versioning:never_enabled"),
     ]
+
+
+def test_the_nightly_runs_data_tests_and_leaves_unit_tests_to_ci(built: Built, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment the nightly's Cosmos tasks give dbt (synthgov_airflow.dbt.dbt_env) keeps unit tests out.
+
+    The build above ran them all (CI); `dbt test` as the nightly's test task runs it runs every data
+    test and no unit test.
+    """
+    from synthgov_airflow.dbt import dbt_env
+
+    env = dbt_env()
+    for name, value in env.items():
+        if name.startswith("DBT_"):
+            monkeypatch.setenv(name, value)
+    result = dbt(built.project, "test", "--vars", json.dumps({"as_of": built.as_of}))
+    kinds: dict[str, int] = {}
+    for node_result in result.result.results:
+        kind = str(node_result.node.resource_type)
+        kinds[kind] = kinds.get(kind, 0) + 1
+    manifest = json.loads((built.project / "target" / "manifest.json").read_text())
+    data_tests = sum(1 for node in manifest["nodes"].values() if node["resource_type"] == "test")
+    assert manifest["unit_tests"], "the project has unit tests (they run in make test)"
+    assert kinds == {"test": data_tests}, kinds

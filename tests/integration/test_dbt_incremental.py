@@ -264,7 +264,38 @@ def test_a_purged_record_leaves_staging_and_marts_on_the_next_build(nightly: Nig
 
 
 def test_source_freshness_passes_on_the_loaded_warehouse(nightly: Nightly) -> None:
-    result = nightly.dbt("source", "freshness", "--select", "source:salesforce")
-    statuses = {str(r.node.name): str(r.status) for r in result.result.results}
+    result = nightly.dbt("source", "freshness")
+    statuses = {f"{r.node.source_name}.{r.node.name}": str(r.status) for r in result.result.results}
     assert set(statuses.values()) == {"pass"}, statuses
-    assert "lead" in statuses and "_sg_purged" not in statuses  # purges are rare: no age to judge
+    assert "salesforce.lead" in statuses and "salesforce._sg_purged" not in statuses  # purges are rare: no age
+    # The training zone's snapshots are judged by the loader's ledger, read or not, rows or not.
+    assert {"training.training_manifests", "training.training_manifest_records", "training.loads"} <= set(statuses)
+
+
+def test_source_freshness_of_training_snapshots_reads_the_ledger(nightly: Nightly) -> None:
+    """A snapshot table is as fresh as the last read the loader recorded, even when it added no rows."""
+    posture = "object = 'Training_Lake_Posture'"
+    reads = nightly.query(f"select run_id, loaded_at from raw_salesforce._sg_loads where {posture}")
+    assert reads, "the nightly read the training zone's posture"
+    nightly.query(
+        f"update raw_salesforce._sg_loads set loaded_at = cast('2026-01-01 00:00:00' as timestamp) where {posture}"
+    )
+    try:
+        result = run_dbt_allowing_failure(nightly, "source", "freshness", "--select", "source:training")
+        statuses = {str(r.node.name): str(r.status) for r in result.result.results}
+        assert statuses["training_lake_posture"] == "error", statuses
+        assert statuses["training_manifests"] == "pass", statuses
+    finally:
+        for run_id, loaded_at in reads:
+            nightly.query(
+                f"update raw_salesforce._sg_loads set loaded_at = ? where {posture} and run_id = ?", loaded_at, run_id
+            )
+
+
+def run_dbt_allowing_failure(nightly: Nightly, *args: str) -> Any:
+    from dbt.cli.main import dbtRunner
+
+    project = str(nightly.project)
+    return dbtRunner().invoke(
+        [*args, "--project-dir", project, "--profiles-dir", project, "--target", nightly.backend.target]
+    )

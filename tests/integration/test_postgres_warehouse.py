@@ -89,6 +89,19 @@ def test_load_run(lake: Lake, warehouse: PostgresWarehouse, database: str) -> No
     assert [f["key"] for f in json.loads(load[3])] == [f["key"] for f in manifest["files"]]
 
 
+def test_raw_tables_are_indexed_for_the_incremental_staging_reads(
+    lake: Lake, warehouse: PostgresWarehouse, database: str
+) -> None:
+    """The nightly's staging models look up the versions loaded since a watermark, then those ids."""
+    warehouse.load_run(lake, write_run(lake, RUN_1, [leads(["00Q1", "00Q2"])]))
+    warehouse.load_run(lake, write_run(lake, RUN_2, [leads(["00Q2"])]))  # a second load keeps them, once
+    indexes = query(
+        database,
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'raw_salesforce' AND tablename = 'lead'",
+    )
+    assert sorted(definition.split(" USING btree ")[1] for _, definition in indexes) == ['("Id")', "(_sg_loaded_at)"]
+
+
 def test_arrow_types_round_trip_through_copy(
     lake: Lake, warehouse: PostgresWarehouse, database: str, postgres: PostgresInfo
 ) -> None:
