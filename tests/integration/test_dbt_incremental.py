@@ -81,6 +81,9 @@ class Nightly:
     new_lead: str
     marked_task: str
     incremental: Snapshot
+    org: SandboxProcess
+    lake: LocalLake
+    config: ExtractionConfig
 
     def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         return self.backend.query(sql, params)
@@ -203,9 +206,11 @@ def nightly(backend: Backend, demo_org: SandboxProcess, tmp_path_factory: pytest
         with markers.open("a", newline="") as f:
             f.write(NEW_MARKER + ending)
 
-        run = Nightly(backend, project, build_vars, truth, new_lead, marked_task, {})
+        run = Nightly(backend, project, build_vars, truth, new_lead, marked_task, {}, demo_org, lake, config)
         run.build()
-        yield Nightly(backend, project, build_vars, truth, new_lead, marked_task, run.snapshot())
+        yield Nightly(
+            backend, project, build_vars, truth, new_lead, marked_task, run.snapshot(), demo_org, lake, config
+        )
 
 
 def test_incremental_build_equals_a_full_refresh(nightly: Nightly) -> None:
@@ -261,6 +266,43 @@ def test_a_purged_record_leaves_staging_and_marts_on_the_next_build(nightly: Nig
         assert not holding, f"purged {record_id} is still in {holding}"
     nightly.build("--full-refresh")
     assert_same(after, nightly.snapshot())
+
+
+def test_a_record_deleted_in_the_org_leaves_on_a_nightly_with_the_same_policy(nightly: Nightly) -> None:
+    """No fingerprint changes here, so the tables are not rebuilt: the pre-hooks must take the record out."""
+    ((task,),) = nightly.query(
+        "select record_id from marts.provenance_ledger where object_name = 'Task' and not is_heuristic "
+        "order by record_id limit 1"
+    )
+    nightly.org.rest("DELETE", f"sobjects/Task/{task}")
+    nightly.org.control("POST", "clock", {"advance_days": 0.01})
+    nightly_load(nightly.org, nightly.lake, nightly.backend.warehouse, nightly.config)
+    assert nightly.query('select count(*) from raw_salesforce.task where "Id" = ? and "IsDeleted"', task) == [(1,)]
+
+    nightly.build()
+
+    after = nightly.snapshot()
+    holding = [name for name, rows in after.items() if any(task in row for row in rows)]
+    assert not holding, f"deleted {task} is still in {holding}"
+    nightly.build("--full-refresh")
+    assert_same(after, nightly.snapshot())
+
+
+def test_incremental_tables_are_indexed_on_their_key_on_postgres(nightly: Nightly) -> None:
+    """By key (delete+insert, pre-hooks) and loaded_at (watermarks); DuckDB gets none (incremental_indexes)."""
+    if nightly.backend.target != "postgres":
+        assert nightly.query("select count(*) from duckdb_indexes() where schema_name = 'staging'") == [(0,)]
+        return
+    indexed = {
+        (table, definition.split(" USING btree ")[1])
+        for table, definition in nightly.query(
+            "select tablename, indexdef from pg_indexes where schemaname in ('staging', 'intermediate')"
+        )
+    }
+    assert ("stg_salesforce__leads", "(lead_id)") in indexed
+    assert ("int_content_records_unioned", "(object_name, record_id)") in indexed
+    assert ("stg_salesforce__leads", "(loaded_at)") in indexed
+    assert len(indexed) == 24, sorted(indexed)
 
 
 def test_source_freshness_passes_on_the_loaded_warehouse(nightly: Nightly) -> None:

@@ -24,7 +24,12 @@
 {%- for object_name in mapped -%}
     {%- do prune.append("{{ content_records_prune_removed('" ~ object_name ~ "') }}") -%}
 {%- endfor -%}
-{{ config(materialized="incremental", unique_key=["object_name", "record_id"], pre_hook=prune) }}
+{{ config(
+    materialized="incremental",
+    unique_key=["object_name", "record_id"],
+    indexes=incremental_indexes(["object_name", "record_id"]),
+    pre_hook=prune,
+) }}
 
 with
 {%- if is_incremental() %}

@@ -1,6 +1,7 @@
 {{ config(
     materialized="incremental",
     unique_key="account_id",
+    indexes=incremental_indexes("account_id"),
     pre_hook=salesforce_prune_hooks("account", "account_id"),
 ) }}
 

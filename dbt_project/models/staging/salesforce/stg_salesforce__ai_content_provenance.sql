@@ -9,6 +9,7 @@
 {{ config(
     materialized="incremental",
     unique_key="provenance_record_id",
+    indexes=incremental_indexes("provenance_record_id"),
     pre_hook=salesforce_prune_hooks(raw, "provenance_record_id"),
 ) }}
 

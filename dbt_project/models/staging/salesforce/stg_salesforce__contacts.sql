@@ -1,6 +1,7 @@
 {{ config(
     materialized="incremental",
     unique_key="contact_id",
+    indexes=incremental_indexes("contact_id"),
     pre_hook=salesforce_prune_hooks("contact", "contact_id"),
 ) }}
 

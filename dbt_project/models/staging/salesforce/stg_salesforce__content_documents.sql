@@ -1,6 +1,7 @@
 {{ config(
     materialized="incremental",
     unique_key="content_document_id",
+    indexes=incremental_indexes("content_document_id"),
     pre_hook=salesforce_prune_hooks("contentdocument", "content_document_id"),
 ) }}
 

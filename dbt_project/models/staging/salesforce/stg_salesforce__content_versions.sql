@@ -1,6 +1,7 @@
 {{ config(
     materialized="incremental",
     unique_key="content_version_id",
+    indexes=incremental_indexes("content_version_id"),
     pre_hook=salesforce_prune_hooks("contentversion", "content_version_id"),
 ) }}
 

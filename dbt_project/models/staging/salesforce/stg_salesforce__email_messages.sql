@@ -1,6 +1,7 @@
 {{ config(
     materialized="incremental",
     unique_key="email_message_id",
+    indexes=incremental_indexes("email_message_id"),
     pre_hook=salesforce_prune_hooks("emailmessage", "email_message_id"),
 ) }}
 

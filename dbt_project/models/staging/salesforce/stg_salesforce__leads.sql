@@ -1,6 +1,7 @@
 {{ config(
     materialized="incremental",
     unique_key="lead_id",
+    indexes=incremental_indexes("lead_id"),
     pre_hook=salesforce_prune_hooks("lead", "lead_id"),
 ) }}
 

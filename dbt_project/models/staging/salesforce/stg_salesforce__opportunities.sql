@@ -1,6 +1,7 @@
 {{ config(
     materialized="incremental",
     unique_key="opportunity_id",
+    indexes=incremental_indexes("opportunity_id"),
     pre_hook=salesforce_prune_hooks("opportunity", "opportunity_id"),
 ) }}
 

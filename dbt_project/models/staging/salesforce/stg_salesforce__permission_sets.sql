@@ -1,6 +1,7 @@
 {{ config(
     materialized="incremental",
     unique_key="permission_set_id",
+    indexes=incremental_indexes("permission_set_id"),
     pre_hook=salesforce_prune_hooks("permissionset", "permission_set_id"),
 ) }}
 

@@ -1,6 +1,7 @@
 {{ config(
     materialized="incremental",
     unique_key="task_id",
+    indexes=incremental_indexes("task_id"),
     pre_hook=salesforce_prune_hooks("task", "task_id"),
 ) }}
 

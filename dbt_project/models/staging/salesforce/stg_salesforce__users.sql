@@ -1,6 +1,7 @@
 {{ config(
     materialized="incremental",
     unique_key="user_id",
+    indexes=incremental_indexes("user_id"),
     pre_hook=salesforce_prune_hooks("user", "user_id"),
 ) }}
 
