@@ -26,8 +26,6 @@ Timings are wall clock of in-process dbt (as Cosmos runs it), measured once; `--
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import math
 import os
@@ -41,20 +39,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import requests
-
 from synthgov.extract.config import ExtractionConfig, load_config
 from synthgov.extract.run import extract_all, load_all
 from synthgov.lake import LocalLake
 from synthgov.policies import export_for_dbt, load_policies
 from synthgov.salesforce.connection import Credentials, SalesforceConnection
 from synthgov.sandbox.process import SandboxProcess
-from synthgov.sandbox.schema import API_VERSION
 from synthgov.settings import DBT_PRODUCTION_FLAGS, Settings
 from synthgov.training.manifest import read_training_manifests
 from synthgov.training.posture import read_training_lake_posture
 from synthgov.training.zone import open_training_zone
 from synthgov.warehouse import BaseWarehouse, PostgresWarehouse, Warehouse
+from tests.bench.bulk import ingest
 
 REPO = Path(__file__).resolve().parents[2]
 TARGET_RATIO = 0.25
@@ -212,42 +208,6 @@ def fingerprint(target: Target) -> dict[str, tuple[int, str]]:
     return out
 
 
-def ingest(org: SandboxProcess, obj: str, operation: str, rows: list[dict[str, str]]) -> int:
-    """One Bulk API 2.0 ingest job; returns the records processed, raising on any failed record."""
-    if not rows:
-        return 0
-    base = f"{org.instance_url}/services/data/v{API_VERSION}/jobs/ingest"
-    auth = {"Authorization": f"Bearer {org.token()}"}
-    http = requests.Session()
-    http.verify = org.ca_bundle
-    body = {"object": obj, "operation": operation, "contentType": "CSV", "lineEnding": "LF"}
-    job = http.post(base, json=body, headers=auth, timeout=60)
-    job.raise_for_status()
-    job_id = job.json()["id"]
-    header = sorted({name for row in rows for name in row})
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    upload = http.put(
-        f"{base}/{job_id}/batches",
-        data=buffer.getvalue().encode(),
-        headers={**auth, "Content-Type": "text/csv"},
-        timeout=300,
-    )
-    upload.raise_for_status()
-    state = http.patch(f"{base}/{job_id}", json={"state": "UploadComplete"}, headers=auth, timeout=600)
-    state.raise_for_status()
-    info = state.json()
-    while info["state"] not in ("JobComplete", "Failed", "Aborted"):
-        time.sleep(0.2)
-        info = http.get(f"{base}/{job_id}", headers=auth, timeout=60).json()
-    if info["state"] != "JobComplete" or info["numberRecordsFailed"]:
-        failed = http.get(f"{base}/{job_id}/failedResults", headers=auth, timeout=60).text
-        raise RuntimeError(f"{operation} {obj}: {info['state']}, failed records:\n{failed[:2000]}")
-    return int(info["numberRecordsProcessed"])
-
-
 def change_the_org(org: SandboxProcess, target: Target, fraction: float) -> dict[str, dict[str, int]]:
     """Update, insert and soft-delete about `fraction` of the content records, as the org's users would."""
     from synthgov.sandbox.schema import catalogue
@@ -283,9 +243,9 @@ def change_the_org(org: SandboxProcess, target: Target, fraction: float) -> dict
             inserts.append({**spec["insert"], **(AI_TAGGED if taggable and i % AI_EVERY == 0 else {})})
         deletes = [{"Id": record_id} for record_id in ids[counts["update"] :]]
         done[obj] = {
-            "updated": ingest(org, obj, "update", updates),
-            "inserted": ingest(org, obj, "insert", inserts),
-            "soft_deleted": ingest(org, obj, "delete", deletes),
+            "updated": ingest(org, obj, "update", updates)[0],
+            "inserted": ingest(org, obj, "insert", inserts)[0],
+            "soft_deleted": ingest(org, obj, "delete", deletes)[0],
         }
     return done
 

@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import csv
-import io
 import json
 import math
 import tempfile
@@ -53,6 +51,7 @@ from synthgov.sandbox.process import SandboxProcess
 from synthgov.sandbox.schema import API_VERSION
 from synthgov.sandbox.values import parse_datetime
 from synthgov.warehouse import Warehouse
+from tests.bench.bulk import http_session, ingest
 
 POLICY_ID = "ai-task-90d"
 TOOL = "GenAI Outreach"
@@ -62,13 +61,6 @@ TARGET_CALLS_PER_1000 = 2.0
 PURGE_SUBJECT = "Bench purge"
 BASELINE_SUBJECT = "Bench baseline"
 INSERT_CHUNK = 50_000  # rows per Bulk API 2.0 insert job in the setup
-
-
-def _http(org: SandboxProcess) -> requests.Session:
-    session = requests.Session()
-    session.verify = org.ca_bundle
-    session.trust_env = False
-    return session
 
 
 def org_used(org: SandboxProcess) -> int:
@@ -88,42 +80,21 @@ def count_tasks(org: SandboxProcess, subject: str, *, deleted: bool = False) -> 
 
 def insert_tasks(org: SandboxProcess, http: requests.Session, subject: str, count: int, generated_at: str) -> list[str]:
     """`count` AI-generated Tasks through Bulk API 2.0 insert jobs; their ids, in order."""
-    base = f"{org.instance_url}/services/data/v{API_VERSION}/jobs/ingest"
-    auth = {"Authorization": f"Bearer {org.token()}"}
-    header = ["Subject", "Status", "Priority", "AI_Generated__c", "AI_Tool__c", "AI_Model__c", "AI_Generated_At__c"]
     out: list[str] = []
     for start in range(0, count, INSERT_CHUNK):
         rows = [
-            [f"{subject} {i:07d}", "Completed", "Normal", "true", TOOL, MODEL, generated_at]
+            {
+                "Subject": f"{subject} {i:07d}",
+                "Status": "Completed",
+                "Priority": "Normal",
+                "AI_Generated__c": "true",
+                "AI_Tool__c": TOOL,
+                "AI_Model__c": MODEL,
+                "AI_Generated_At__c": generated_at,
+            }
             for i in range(start, min(count, start + INSERT_CHUNK))
         ]
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        body = {"object": "Task", "operation": "insert", "contentType": "CSV", "lineEnding": "LF"}
-        job = http.post(base, json=body, headers=auth, timeout=60)
-        job.raise_for_status()
-        job_id = job.json()["id"]
-        upload = http.put(
-            f"{base}/{job_id}/batches",
-            data=buffer.getvalue().encode(),
-            headers={**auth, "Content-Type": "text/csv"},
-            timeout=600,
-        )
-        upload.raise_for_status()
-        state = http.patch(f"{base}/{job_id}", json={"state": "UploadComplete"}, headers=auth, timeout=3600)
-        state.raise_for_status()
-        info = state.json()
-        while info["state"] not in ("JobComplete", "Failed", "Aborted"):
-            time.sleep(0.2)
-            info = http.get(f"{base}/{job_id}", headers=auth, timeout=60).json()
-        if info["state"] != "JobComplete" or info["numberRecordsFailed"]:
-            failed = http.get(f"{base}/{job_id}/failedResults", headers=auth, timeout=60).text
-            raise RuntimeError(f"insert Task: {info['state']}, failed records:\n{failed[:2000]}")
-        ok = http.get(f"{base}/{job_id}/successfulResults", headers=auth, timeout=600)
-        ok.raise_for_status()
-        out.extend(row["sf__Id"] for row in csv.DictReader(io.StringIO(ok.text)))
+        out.extend(ingest(org, "Task", "insert", rows, http=http, want_ids=True)[1])
     if len(out) != count:
         raise RuntimeError(f"insert Task: asked for {count:,} records, the org made {len(out):,}")
     return out
@@ -281,7 +252,7 @@ def measure_synthgov(
 
 def measure_baseline(org: SandboxProcess, ids: Sequence[str]) -> dict[str, Any]:
     """One `DELETE /sobjects/Task/{id}` per record over one keep-alive HTTPS session."""
-    http = _http(org)
+    http = http_session(org)
     auth = {"Authorization": f"Bearer {org.token()}"}
     base = f"{org.instance_url}/services/data/v{API_VERSION}/sobjects/Task"
     used = org_used(org)
@@ -314,7 +285,7 @@ def run(records: int, baseline_records: int) -> dict[str, Any]:
             now = parse_datetime(org.control("GET", "stats")["now"])
             generated = now - timedelta(days=AGE_DAYS)
             stamp = generated.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-            http = _http(org)
+            http = http_session(org)
             print(f"  inserting {records:,} + {baseline_records:,} Tasks (Bulk API 2.0 insert jobs) ...", flush=True)
             purge_ids = insert_tasks(org, http, PURGE_SUBJECT, records, stamp)
             baseline_ids = insert_tasks(org, http, BASELINE_SUBJECT, baseline_records, stamp)
