@@ -331,6 +331,9 @@ def _postgres_type(dtype: pa.DataType) -> str | None:
     return _PG_TYPES[dtype]
 
 
+_PG_MAX_IDENTIFIER = 63
+
+
 class _PostgresSession(_Session):
     param = "%s"
 
@@ -401,7 +404,13 @@ class _PostgresSession(_Session):
         columns = self.columns(name)
         wanted = [(LOADED_AT_COLUMN, "loaded_at")] + ([(_quote(columns["id"][0]), "id")] if "id" in columns else [])
         for column, suffix in wanted:
-            index = _quote(f"{name[:40]}__sg_{suffix}_idx")
+            index_name = f"{name}__sg_{suffix}_idx"
+            if len(index_name) > _PG_MAX_IDENTIFIER:
+                # A namespaced object's name can reach 60 characters; PostgreSQL would cut the index name
+                # to 63, and two long names cut alike would share one index name (IF NOT EXISTS: none).
+                digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+                index_name = f"{name[:35]}_{digest}__sg_{suffix}_idx"
+            index = _quote(index_name)
             self.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {RAW_SCHEMA}.{_quote(name)} ({column})")
 
     def insert(

@@ -102,6 +102,21 @@ def test_raw_tables_are_indexed_for_the_incremental_staging_reads(
     assert sorted(definition.split(" USING btree ")[1] for _, definition in indexes) == ['("Id")', "(_sg_loaded_at)"]
 
 
+def test_long_namespaced_objects_get_distinct_index_names(
+    lake: Lake, warehouse: PostgresWarehouse, database: str
+) -> None:
+    """Two 60-character object names alike in their first 40: PostgreSQL would cut both index names alike."""
+    stem = "acmeaigovernance__Generated_Content_Provenance_Record_"
+    objects = [f"{stem}A__c", f"{stem}B__c"]
+    for obj in objects:
+        warehouse.load_run(lake, write_run(lake, RUN_1, [leads(["a0X1"])], obj=obj))
+    indexes = query(database, "SELECT tablename, indexname FROM pg_indexes WHERE schemaname = 'raw_salesforce'")
+    names = {table: sorted(index for t, index in indexes if t == table) for table in {obj.lower() for obj in objects}}
+    assert all(len(found) == 2 for found in names.values()), names
+    every = [index for found in names.values() for index in found]
+    assert len(set(every)) == 4 and all(len(index) <= 63 for index in every), every
+
+
 def test_arrow_types_round_trip_through_copy(
     lake: Lake, warehouse: PostgresWarehouse, database: str, postgres: PostgresInfo
 ) -> None:
