@@ -234,7 +234,7 @@ class _Session(ABC):
 
     @abstractmethod
     def index_raw_table(self, name: str) -> None:
-        """Index what the incremental staging models look up in ``raw_salesforce.<name>``."""
+        """Index what the incremental staging models look up in ``raw_salesforce.<name>`` (if it exists)."""
 
 
 class _DuckDBSession(_Session):
@@ -402,6 +402,8 @@ class _PostgresSession(_Session):
         # A nightly build reads the versions loaded since its watermark, then every version of those
         # ids: without these indexes PostgreSQL scans each whole raw table for 1% of it.
         columns = self.columns(name)
+        if not columns:  # a first run without parts creates no table
+            return
         wanted = [(LOADED_AT_COLUMN, "loaded_at")] + ([(_quote(columns["id"][0]), "id")] if "id" in columns else [])
         for column, suffix in wanted:
             index_name = f"{name}__sg_{suffix}_idx"
@@ -524,8 +526,7 @@ class BaseWarehouse(ABC):
                 added: list[str] = []
                 for part in run.files:
                     rows += _load_part(s, lake, run, part, table, loaded_at, added)
-                if s.columns(run.object.lower()):
-                    s.index_raw_table(run.object.lower())
+                s.index_raw_table(run.object.lower())
                 s.execute(
                     f"DELETE FROM {LOADS_TABLE} WHERE object = {s.param} AND run_id = {s.param}",
                     [run.object, run.run_id],
