@@ -28,7 +28,7 @@ from synthgov_airflow.lineage import configure_openlineage_env  # noqa: E402
 LINEAGE_HOME = Path(tempfile.mkdtemp(prefix="synthgov-lineage-"))
 configure_openlineage_env(LINEAGE_HOME)
 
-from synthgov.sandbox.process import SandboxProcess  # noqa: E402
+from synthgov_sandbox.process import SandboxProcess  # noqa: E402
 
 
 @pytest.fixture(scope="session")

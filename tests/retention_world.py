@@ -23,12 +23,12 @@ from synthgov.extract.run import extract_all, load_all
 from synthgov.lake import Lake, LocalLake
 from synthgov.policies import Policies, export_for_dbt, load_policies
 from synthgov.salesforce.connection import SalesforceConnection
-from synthgov.sandbox.process import SandboxProcess
 from synthgov.settings import Settings
 from synthgov.training.manifest import read_training_manifests
 from synthgov.training.posture import read_training_lake_posture
 from synthgov.training.zone import open_training_zone
 from synthgov.warehouse import Warehouse
+from synthgov_sandbox.process import SandboxProcess
 from tests.integration.test_dbt_duckdb import _copy_project, _org_time, _warehouse_columns, connect, dbt
 
 SEED = {"profile": "demo", "scale": 1, "seed": 42}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from collections import Counter
 from pathlib import Path
@@ -215,11 +216,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _missing_sandbox_modules() -> list[str]:
+    # The `sandbox` extra's modules: an Airflow worker installs synthgov without them.
+    return [name for name in ("starlette", "uvicorn", "PIL") if importlib.util.find_spec(name) is None]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "sandbox" and args.sandbox_command == "serve":
-        from synthgov.sandbox.seed import MAX_SCALE
-        from synthgov.sandbox.server import serve
+        missing = _missing_sandbox_modules()
+        if missing:
+            print(
+                f"synthgov sandbox serve: the sandbox org needs the 'sandbox' extra ({', '.join(missing)} missing); "
+                "install it with: pip install 'synthgov[sandbox]'",
+                file=sys.stderr,
+            )
+            return 2
+        from synthgov_sandbox.demo.seed import MAX_SCALE
+        from synthgov_sandbox.server import serve
 
         if args.scale > MAX_SCALE:
             print(f"synthgov sandbox serve: --scale must be at most {MAX_SCALE}", file=sys.stderr)
@@ -378,7 +392,7 @@ def _warehouse_columns() -> dict[str, set[str]] | None:
 
 
 def run_summary(state_dir: Path) -> int:
-    from synthgov.sandbox.process import SandboxProcess
+    from synthgov_sandbox.process import SandboxProcess
 
     print(f"Starting the sandbox org (state in {state_dir}) ...", flush=True)
     with SandboxProcess(state_dir) as org:

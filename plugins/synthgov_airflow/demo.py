@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     _prepare_environment(home)
 
     from synthgov.cli import print_demo_summary
-    from synthgov.sandbox.process import SandboxProcess
+    from synthgov_sandbox.process import SandboxProcess
 
     print(f"Starting the sandbox org (state in {home / 'sandbox'}) ...", flush=True)
     with SandboxProcess(home / "sandbox") as org:

@@ -44,17 +44,17 @@ from synthgov.extract.run import extract_all, load_all
 from synthgov.lake import LocalLake
 from synthgov.policies import export_for_dbt, load_policies
 from synthgov.salesforce.connection import Credentials, SalesforceConnection
-from synthgov.sandbox.process import SandboxProcess
 from synthgov.settings import DBT_PRODUCTION_FLAGS, Settings
 from synthgov.training.manifest import read_training_manifests
 from synthgov.training.posture import read_training_lake_posture
 from synthgov.training.zone import open_training_zone
 from synthgov.warehouse import BaseWarehouse, PostgresWarehouse, Warehouse
+from synthgov_sandbox.process import SandboxProcess
 from tests.bench.bulk import ingest
 
 REPO = Path(__file__).resolve().parents[2]
 TARGET_RATIO = 0.25
-RECORDS_PER_SCALE = 940  # the demo org's authentic background per unit of scale (synthgov.sandbox.seed)
+RECORDS_PER_SCALE = 940  # the demo org's authentic background per unit of scale (synthgov_sandbox.demo.seed)
 AS_OF = "2026-11-02T12:00:00+00:00"  # the demo org's clock, a few hours after seeding: every build judges alike
 LAYERS = ("staging", "intermediate", "marts")
 # The content objects the change touches, what an update changes, and a minimal new record.
@@ -210,7 +210,7 @@ def fingerprint(target: Target) -> dict[str, tuple[int, str]]:
 
 def change_the_org(org: SandboxProcess, target: Target, fraction: float) -> dict[str, dict[str, int]]:
     """Update, insert and soft-delete about `fraction` of the content records, as the org's users would."""
-    from synthgov.sandbox.schema import catalogue
+    from synthgov_sandbox.engine.schema import catalogue
 
     live = {
         obj: target.query(

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from synthgov.sandbox.process import SandboxProcess
+from synthgov_sandbox.process import SandboxProcess
 
 LEADS_PER_SCALE = 600
 FIELDS = (

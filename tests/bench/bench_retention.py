@@ -47,10 +47,10 @@ from synthgov.retention.apply import apply_plan
 from synthgov.retention.plan import PlanRequest, build_plan
 from synthgov.retention.run import verify_purge
 from synthgov.salesforce.connection import Credentials, SalesforceConnection
-from synthgov.sandbox.process import SandboxProcess
-from synthgov.sandbox.schema import API_VERSION
-from synthgov.sandbox.values import parse_datetime
 from synthgov.warehouse import Warehouse
+from synthgov_sandbox.engine.schema import API_VERSION
+from synthgov_sandbox.engine.values import parse_datetime
+from synthgov_sandbox.process import SandboxProcess
 from tests.bench.bulk import http_session, ingest
 
 POLICY_ID = "ai-task-90d"

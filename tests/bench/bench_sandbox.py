@@ -22,11 +22,11 @@ from typing import Any
 
 import requests
 
-from synthgov.sandbox.ddl import create_tables, quote
-from synthgov.sandbox.process import SandboxProcess
-from synthgov.sandbox.schema import catalogue
-from synthgov.sandbox.seed import seed_org
-from synthgov.sandbox.store import Store
+from synthgov_sandbox.demo.seed import seed_org
+from synthgov_sandbox.engine.ddl import create_tables, quote
+from synthgov_sandbox.engine.schema import catalogue
+from synthgov_sandbox.engine.store import Store
+from synthgov_sandbox.process import SandboxProcess
 
 PAGE_SOQL = (
     "SELECT Id, Name, Company, Email, Status, LeadSource, Lead_Score__c, AI_Generated__c, AI_Tool__c, "

@@ -8,8 +8,8 @@ import time
 
 import requests
 
-from synthgov.sandbox.process import SandboxProcess
-from synthgov.sandbox.schema import API_VERSION
+from synthgov_sandbox.engine.schema import API_VERSION
+from synthgov_sandbox.process import SandboxProcess
 
 
 def http_session(org: SandboxProcess) -> requests.Session:

@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from synthgov.provenance.c2pa_inspect import MediaFinding, inspect_media, mime_for
-from synthgov.sandbox.media import load_or_create_identity
-from synthgov.sandbox.process import SandboxProcess
+from synthgov_sandbox.demo.media import load_or_create_identity
+from synthgov_sandbox.process import SandboxProcess
 
 pytestmark = pytest.mark.integration
 

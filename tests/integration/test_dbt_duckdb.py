@@ -29,12 +29,12 @@ from synthgov.extract.run import extract_all, load_all
 from synthgov.lake import LocalLake
 from synthgov.policies import export_for_dbt, load_policies
 from synthgov.salesforce.connection import Credentials, SalesforceConnection
-from synthgov.sandbox.process import SandboxProcess
 from synthgov.settings import Settings
 from synthgov.training.manifest import read_training_manifests
 from synthgov.training.posture import PUBLIC_ACCESS_SETTINGS, read_training_lake_posture
 from synthgov.training.zone import open_training_zone
 from synthgov.warehouse import RAW_SCHEMA, Warehouse
+from synthgov_sandbox.process import SandboxProcess
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.integration

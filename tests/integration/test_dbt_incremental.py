@@ -27,12 +27,12 @@ from synthgov.extract.config import ExtractionConfig, load_config
 from synthgov.extract.run import extract_all, load_all
 from synthgov.lake import LocalLake
 from synthgov.policies import export_for_dbt, load_policies
-from synthgov.sandbox.process import SandboxProcess
 from synthgov.settings import Settings
 from synthgov.training.manifest import read_training_manifests
 from synthgov.training.posture import read_training_lake_posture
 from synthgov.training.zone import open_training_zone
 from synthgov.warehouse import BaseWarehouse, PostgresWarehouse, Warehouse
+from synthgov_sandbox.process import SandboxProcess
 from tests.integration.test_dbt_duckdb import _change_the_org, _copy_project, _org_time, connect
 from tests.postgres import PostgresInfo, admin
 
@@ -40,7 +40,7 @@ pytestmark = pytest.mark.integration
 
 LAYERS = ("staging", "intermediate", "marts")
 MARKER = "Drafted by AI assistant - please review"
-# A phrase of the demo org's authentic e-mails (synthgov.sandbox.seed.TRAPS), made a marker after the first build.
+# A phrase of the demo org's authentic e-mails (synthgov_sandbox.demo.seed.TRAPS), made a marker after the first build.
 NEW_MARKER = "your ai roadmap"
 
 Snapshot = dict[str, list[tuple[Any, ...]]]

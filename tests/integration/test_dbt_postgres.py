@@ -14,12 +14,12 @@ from synthgov.extract.config import load_config
 from synthgov.extract.run import extract_all, load_all
 from synthgov.lake import LocalLake
 from synthgov.policies import export_for_dbt, load_policies
-from synthgov.sandbox.process import SandboxProcess
 from synthgov.settings import Settings
 from synthgov.training.manifest import read_training_manifests
 from synthgov.training.posture import read_training_lake_posture
 from synthgov.training.zone import open_training_zone
 from synthgov.warehouse import PostgresWarehouse
+from synthgov_sandbox.process import SandboxProcess
 from tests.integration.test_dbt_duckdb import _copy_project, _org_time, connect, truth_keys
 from tests.postgres import PostgresInfo
 

@@ -22,8 +22,8 @@ from synthgov.extract.config import ExtractionConfig, ObjectSpec, load_config
 from synthgov.extract.extractor import ExtractionError, extract_object, new_run_id, read_watermark
 from synthgov.extract.run import extract_all
 from synthgov.salesforce.connection import ApiBudget, Credentials, SalesforceConnection, SalesforceConnectionError
-from synthgov.sandbox.process import SandboxProcess
 from synthgov.settings import Settings
+from synthgov_sandbox.process import SandboxProcess
 
 pytestmark = pytest.mark.integration
 

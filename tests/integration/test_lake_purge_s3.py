@@ -18,8 +18,8 @@ from synthgov.extract.run import extract_all
 from synthgov.lake import LakeConflict, S3Lake
 from synthgov.retention.evidence import hash_record_id
 from synthgov.retention.lake_purge import PENDING_NAME, find_in_lake, purge_lake, purged_id_hashes, record_purged
-from synthgov.sandbox.process import SandboxProcess
 from synthgov.settings import Settings
+from synthgov_sandbox.process import SandboxProcess
 from tests.integration.test_extract import client, connect
 from tests.unit.test_lake_purge import (
     BINARY,

@@ -37,9 +37,9 @@ from synthgov.extract.config import load_config
 from synthgov.lineage import facets, read_events, transport_config
 from synthgov.lineage.validation import EventValidator, marquez_problems
 from synthgov.retention.evidence import EvidenceLedger
-from synthgov.sandbox.process import SandboxProcess
 from synthgov.training.zone import open_training_zone
 from synthgov_airflow.lineage import TRANSPORT_ENV, openlineage_env
+from synthgov_sandbox.process import SandboxProcess
 from tests.lineage_support import openlineage_transport
 
 pytestmark = pytest.mark.integration

@@ -19,10 +19,10 @@ from airflow.sdk.listener import get_listener_manager
 
 from synthgov import lake as lakes
 from synthgov.extract.config import load_config
-from synthgov.sandbox.process import SandboxProcess
 from synthgov.training.zone import open_training_zone
 from synthgov_airflow.hooks.salesforce import SynthgovSalesforceHook
 from synthgov_airflow.operators.extract import SalesforceExtractOperator
+from synthgov_sandbox.process import SandboxProcess
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,6 @@ from synthgov.extract.media import FINDINGS_OBJECT
 from synthgov.extract.run import extract_all
 from synthgov.lake import Lake, LocalLake
 from synthgov.salesforce.connection import Credentials, SalesforceConnection
-from synthgov.sandbox.process import SandboxProcess
 from synthgov.settings import Settings
 from synthgov.warehouse import (
     BaseWarehouse,
@@ -31,6 +30,7 @@ from synthgov.warehouse import (
     open_warehouse,
     postgres_dsn,
 )
+from synthgov_sandbox.process import SandboxProcess
 from tests.lake_runs import RUN_1, RUN_2, leads, write_run
 from tests.postgres import PostgresInfo, admin, query
 

@@ -18,7 +18,7 @@ import pytest
 from synthgov.report import build_report
 from synthgov.retention.evidence import EvidenceLedger
 from synthgov.retention.run import run_scheduled
-from synthgov.sandbox.process import SandboxProcess
+from synthgov_sandbox.process import SandboxProcess
 from tests.retention_world import Built, World, build, fresh
 from tests.unit.test_report_pack import write_events
 

@@ -18,7 +18,7 @@ from synthgov.retention.apply import ApplyResult, apply_plan
 from synthgov.retention.evidence import EvidenceLedger
 from synthgov.retention.plan import Plan, PlanInputError, PlanRequest, PlanTampered, build_plan, plan_prefix
 from synthgov.retention.run import evidence_entry, purge_stores, verify_purge, write_evidence
-from synthgov.sandbox.process import SandboxProcess
+from synthgov_sandbox.process import SandboxProcess
 from tests.retention_world import Built, World, build, fresh
 
 pytestmark = pytest.mark.integration

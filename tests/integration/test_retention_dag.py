@@ -19,7 +19,7 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import DagRunState
 
 from synthgov.retention.evidence import EvidenceLedger
-from synthgov.sandbox.process import SandboxProcess
+from synthgov_sandbox.process import SandboxProcess
 from tests.retention_world import Built, World, build, fresh
 
 pytestmark = pytest.mark.integration

@@ -25,7 +25,7 @@ from synthgov.provenance.c2pa_inspect import (
     mime_for,
     oversized_finding,
 )
-from synthgov.sandbox.media import SigningIdentity, make_signing_identity, render_image, sign_image
+from synthgov_sandbox.demo.media import SigningIdentity, make_signing_identity, render_image, sign_image
 
 pytestmark = pytest.mark.unit
 

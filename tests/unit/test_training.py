@@ -180,8 +180,8 @@ def test_training_check_command(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 def test_the_sandbox_demo_manifests_follow_the_format() -> None:
     """The sandbox builds its manifests without the product code; they must still be what the product reads."""
-    from synthgov.sandbox import ids
-    from synthgov.sandbox.training import CONSENT_FIELD, plant_training_data
+    from synthgov_sandbox.demo.training import CONSENT_FIELD, plant_training_data
+    from synthgov_sandbox.engine import ids
 
     leads = [{"Id": ids.make_id("00Q", n), "Synthetic_Persona__c": int(n > 200)} for n in range(1, 221)]
     contacts = [{"Id": ids.make_id("003", n), "Synthetic_Persona__c": int(n > 80)} for n in range(1, 91)]
@@ -203,7 +203,7 @@ def test_the_sandbox_demo_manifests_follow_the_format() -> None:
 
 
 def test_an_org_seeded_before_the_consent_field_gets_its_column(tmp_path: Path) -> None:
-    from synthgov.sandbox.store import Store
+    from synthgov_sandbox.engine.store import Store
 
     path = tmp_path / "org.sqlite"
     Store(path).conn().execute('ALTER TABLE "Lead" DROP COLUMN "AI_Training_Consent__c"')

@@ -31,12 +31,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from synthgov.sandbox import ids
-from synthgov.sandbox.schema import catalogue
-from synthgov.sandbox.store import Store
-from synthgov.sandbox.training import META_KEY as TRAINING_META_KEY
-from synthgov.sandbox.training import plant_training_data
-from synthgov.sandbox.values import db_datetime
+from synthgov_sandbox.demo.training import META_KEY as TRAINING_META_KEY
+from synthgov_sandbox.demo.training import plant_training_data
+from synthgov_sandbox.engine import ids
+from synthgov_sandbox.engine.schema import catalogue
+from synthgov_sandbox.engine.store import Store
+from synthgov_sandbox.engine.values import db_datetime
 
 ANCHOR = datetime(2026, 11, 2, 9, 0, 0, tzinfo=UTC)
 ORG_DOMAIN = "demo-org.sandbox"
@@ -932,7 +932,7 @@ def _activities(
 
 
 def _files(plan: Plan, users: dict[str, str], identity_dir: Path) -> None:
-    from synthgov.sandbox.media import load_or_create_identity, render_image, sign_image
+    from synthgov_sandbox.demo.media import load_or_create_identity, render_image, sign_image
 
     rng = plan.rng
     identity = load_or_create_identity(identity_dir)

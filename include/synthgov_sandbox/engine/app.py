@@ -1,4 +1,7 @@
-"""The sandbox org's HTTP surface: Salesforce REST, Bulk 2.0, Tooling, OAuth/SOAP login and `/__sandbox__/`.
+"""The sandbox org's Salesforce surface: REST, Bulk 2.0, Tooling and OAuth/SOAP login.
+
+The `/__sandbox__/` control plane is not here: it knows the demo org (seeding, ground truth), so
+it lives in `synthgov_sandbox.control` and reaches the app through `build_app(extra_routes=...)`.
 
 Handlers are plain functions run in Starlette's thread pool (SQLite calls block). Every
 error a client can see is Salesforce-shaped: a JSON list of `{message, errorCode, fields}`.
@@ -13,7 +16,7 @@ import logging
 import re
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import format_datetime
@@ -28,14 +31,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from synthgov.sandbox import ids
-from synthgov.sandbox.bulk import BulkJobs
-from synthgov.sandbox.schema import API_VERSION, Field, SObject, catalogue
-from synthgov.sandbox.soql import SoqlError, compile_soql
-from synthgov.sandbox.store import ApiError, Store, resolve_object
-from synthgov.sandbox.values import api_datetime, db_datetime, from_db, parse_datetime
+from synthgov_sandbox.engine import ids
+from synthgov_sandbox.engine.bulk import BulkJobs
+from synthgov_sandbox.engine.schema import API_VERSION, Field, SObject, catalogue
+from synthgov_sandbox.engine.soql import SoqlError, compile_soql
+from synthgov_sandbox.engine.store import ApiError, Store, resolve_object
+from synthgov_sandbox.engine.values import api_datetime, db_datetime, from_db, parse_datetime
 
-log = logging.getLogger("synthgov.sandbox")
+log = logging.getLogger("synthgov_sandbox")
 
 MIN_BATCH, MAX_BATCH = 200, 2000
 
@@ -83,6 +86,9 @@ class Ctx:
 
 
 Handler = Callable[[Ctx], Response | dict[str, Any] | list[Any] | None]
+# One route: path, endpoint name (counted in stats and API usage), handler, methods and the
+# options of `Sandbox.endpoint` (auth, control).
+RouteSpec = tuple[str, str, Handler, list[str], dict[str, bool]]
 
 
 class Sandbox:
@@ -437,7 +443,7 @@ class Sandbox:
         probe: list[ApiError | None] = []
         for rid in record_ids:
             try:
-                from synthgov.sandbox.store import _object_of
+                from synthgov_sandbox.engine.store import _object_of
 
                 obj = _object_of(rid)
                 if not obj.deletable:
@@ -574,123 +580,6 @@ class Sandbox:
         data = self.bulk.ingest_results(ctx.params["job"], ctx.params["kind"])
         return Response(data, media_type="text/csv")
 
-    # -- control API ---------------------------------------------------------------------
-
-    def control_index(self, ctx: Ctx) -> dict[str, Any]:
-        return {"endpoints": CONTROL_DOCS}
-
-    def control_reset(self, ctx: Ctx) -> dict[str, Any]:
-        self.store.reset()
-        return {"reset": True}
-
-    def control_seed(self, ctx: Ctx) -> dict[str, Any]:
-        from synthgov.sandbox.seed import SeedError, seed_org
-
-        body = ctx.json_object() if ctx.body.strip() else {}
-        try:
-            summary = seed_org(
-                self.store,
-                profile=str(body.get("profile", "demo")),
-                scale=int(body.get("scale", 1)),
-                seed=int(body.get("seed", 42)),
-            )
-        except (SeedError, ValueError, TypeError) as exc:
-            raise ApiError(400, "INVALID_SEED", str(exc)) from None
-        return summary
-
-    def control_faults(self, ctx: Ctx) -> dict[str, Any]:
-        if ctx.request.method == "DELETE":
-            self.store.clear_faults()
-            return {"faults": []}
-        if ctx.request.method == "GET":
-            return {"faults": self.store.faults()}
-        spec = ctx.json_object()
-        kind = spec.pop("kind", None)
-        if kind == "expire_sessions":
-            return {"expired": self.store.expire_sessions()}
-        if kind == "api_limit":
-            remaining = spec.get("remaining")
-            if not isinstance(remaining, int) or remaining < 0:
-                raise ApiError(400, "INVALID_FAULT", "api_limit needs remaining: a non-negative integer")
-            self.store.set_remaining(remaining)
-            return {"api_usage": {"used": self.store.api_used(), "max": self.store.api_max()}}
-        if kind not in FAULT_KINDS:
-            raise ApiError(400, "INVALID_FAULT", f"unknown fault kind {kind!r}; one of {', '.join(FAULT_KINDS)}")
-        if kind == "http_error":
-            status = spec.setdefault("status", 503)
-            if not isinstance(status, int) or not 400 <= status <= 599:
-                raise ApiError(400, "INVALID_FAULT", "http_error needs status between 400 and 599")
-            spec.setdefault("count", 1)
-        if kind == "lock_rows":
-            fraction = spec.get("fraction")
-            if not isinstance(fraction, int | float) or not 0 < fraction <= 1:
-                raise ApiError(400, "INVALID_FAULT", "lock_rows needs fraction in (0, 1]")
-        if kind in ("bulk_job_fail", "truncate_page"):
-            spec.setdefault("count", 1)
-        if "path" in spec:
-            try:
-                re.compile(str(spec["path"]))
-            except re.error as exc:
-                raise ApiError(400, "INVALID_FAULT", f"path is not a valid regular expression: {exc}") from None
-        self.store.add_fault(str(kind), spec)
-        return {"faults": self.store.faults()}
-
-    def control_clock(self, ctx: Ctx) -> dict[str, Any]:
-        if ctx.request.method == "POST":
-            body = ctx.json_object()
-            now = body.get("now")
-            days = body.get("advance_days")
-            if now is None and days is None:
-                raise ApiError(400, "INVALID_CLOCK", "give now (ISO dateTime) or advance_days (number)")
-            try:
-                when = parse_datetime(str(now)) if now is not None else None
-            except ValueError as exc:
-                raise ApiError(400, "INVALID_CLOCK", str(exc)) from None
-            if days is not None and not isinstance(days, int | float):
-                raise ApiError(400, "INVALID_CLOCK", "advance_days must be a number")
-            self.store.set_clock(when, float(days) if days is not None else None)
-        return {"now": api_datetime(db_datetime(self.store.now()))}
-
-    def control_stats(self, ctx: Ctx) -> dict[str, Any]:
-        used, maximum = self.store.api_used(), self.store.api_max()
-        return {
-            "calls": dict(self.store.stats),
-            "api_usage": {"used": used, "max": maximum, "remaining": max(0, maximum - used)},
-            "objects": self.store.object_counts(),
-            "now": api_datetime(db_datetime(self.store.now())),
-        }
-
-    def control_ground_truth(self, ctx: Ctx) -> dict[str, Any]:
-        from synthgov.sandbox.truth import ground_truth
-
-        return ground_truth(self.store)
-
-    def control_training_manifests(self, ctx: Ctx) -> dict[str, Any]:
-        from synthgov.sandbox.training import stored_manifests
-
-        return {"manifests": stored_manifests(self.store.meta)}
-
-
-FAULT_KINDS = ("http_error", "api_limit", "expire_sessions", "lock_rows", "bulk_job_fail", "truncate_page", "latency")
-
-CONTROL_DOCS = {
-    "POST /__sandbox__/reset": "empty the org (records, sessions, jobs' cursors, faults, clock)",
-    "POST /__sandbox__/seed": '{"profile": "demo"|"empty", "scale": N, "seed": N} - reset, then seed',
-    "POST /__sandbox__/faults": (
-        '{"kind": ...}: http_error {status, errorCode, message, path (regex), method, count}; '
-        "api_limit {remaining}; expire_sessions {}; lock_rows {fraction}; bulk_job_fail {count, message}; "
-        "truncate_page {count, path}; latency {ms, path, count}"
-    ),
-    "GET /__sandbox__/faults": "the armed faults",
-    "DELETE /__sandbox__/faults": "disarm every fault",
-    "GET|POST /__sandbox__/clock": '{"now": ISO} or {"advance_days": N}; the org clock drives audit dates and expiry',
-    "GET /__sandbox__/stats": "calls per endpoint, API usage, record counts",
-    "GET /__sandbox__/ground-truth": '{"cases": [{"object", "id", "labels", "evidence"}]} for the planted cases',
-    "GET /__sandbox__/training-manifests": (
-        '{"manifests": [{"key", "document"}]}: the demo training-data manifests, to put in the lake\'s training zone'
-    ),
-}
-
 
 def _org_id() -> str:
     return ids.make_id("00D", 1)
@@ -720,10 +609,10 @@ def _delete_result(r: Any) -> dict[str, Any]:
     return {"success": False, "errors": [{"statusCode": r.code, "message": r.message, "fields": []}]}
 
 
-def build_app(store: Store, config: Config) -> Starlette:
+def build_app(store: Store, config: Config, *, extra_routes: Sequence[RouteSpec] = ()) -> Starlette:
     s = Sandbox(store, config)
     data = "/services/data/v{version:str}"
-    routes: list[tuple[str, str, Handler, list[str], dict[str, bool]]] = [
+    routes: list[RouteSpec] = [
         ("/services/oauth2/token", "oauth_token", s.oauth_token, ["POST"], {"auth": False}),
         ("/services/Soap/u/{version:str}", "soap_login", s.soap_login, ["POST"], {"auth": False}),
         ("/services/data", "versions", s.versions, ["GET"], {"auth": False}),
@@ -769,32 +658,7 @@ def build_app(store: Store, config: Config) -> Starlette:
         (data + "/jobs/ingest/{job:str}", "bulk2_ingest_job", s.job_ingest, ["GET", "PATCH", "DELETE"], {}),
         (data + "/jobs/ingest/{job:str}/batches", "bulk2_ingest_upload", s.job_ingest_batches, ["PUT"], {}),
         (data + "/jobs/ingest/{job:str}/{kind:str}", "bulk2_ingest_results", s.job_ingest_results, ["GET"], {}),
-        ("/__sandbox__", "control", s.control_index, ["GET"], {"auth": False, "control": True}),
-        ("/__sandbox__/reset", "control_reset", s.control_reset, ["POST"], {"auth": False, "control": True}),
-        ("/__sandbox__/seed", "control_seed", s.control_seed, ["POST"], {"auth": False, "control": True}),
-        (
-            "/__sandbox__/faults",
-            "control_faults",
-            s.control_faults,
-            ["GET", "POST", "DELETE"],
-            {"auth": False, "control": True},
-        ),
-        ("/__sandbox__/clock", "control_clock", s.control_clock, ["GET", "POST"], {"auth": False, "control": True}),
-        ("/__sandbox__/stats", "control_stats", s.control_stats, ["GET"], {"auth": False, "control": True}),
-        (
-            "/__sandbox__/ground-truth",
-            "control_ground_truth",
-            s.control_ground_truth,
-            ["GET"],
-            {"auth": False, "control": True},
-        ),
-        (
-            "/__sandbox__/training-manifests",
-            "control_training_manifests",
-            s.control_training_manifests,
-            ["GET"],
-            {"auth": False, "control": True},
-        ),
+        *extra_routes,
     ]
     merged: dict[str, dict[str, Callable[..., Any]]] = {}
     for path, name, handler, methods, opts in routes:

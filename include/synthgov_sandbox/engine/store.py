@@ -23,11 +23,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from synthgov.sandbox import ids
-from synthgov.sandbox.ddl import create_tables, quote
-from synthgov.sandbox.schema import SObject, catalogue, get_object
-from synthgov.sandbox.soql import CompiledQuery
-from synthgov.sandbox.values import ValueProblem, db_datetime, parse_datetime, to_db
+from synthgov_sandbox.engine import ids
+from synthgov_sandbox.engine.ddl import create_tables, quote
+from synthgov_sandbox.engine.schema import SObject, catalogue, get_object
+from synthgov_sandbox.engine.soql import CompiledQuery
+from synthgov_sandbox.engine.values import ValueProblem, db_datetime, parse_datetime, to_db
 
 DEFAULT_API_MAX = 1_000_000
 # Salesforce keeps query cursors for a while; the sandbox keeps the most recent ones.
@@ -728,7 +728,7 @@ class Store:
 def _object_of(record_id: str) -> SObject:
     if not ids.is_valid(record_id):
         raise ApiError(400, "MALFORMED_ID", f"malformed id {record_id}")
-    from synthgov.sandbox.schema import by_prefix
+    from synthgov_sandbox.engine.schema import by_prefix
 
     obj = by_prefix(record_id[:3])
     if obj is None or obj.tooling:

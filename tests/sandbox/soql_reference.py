@@ -4,7 +4,7 @@ A table test states each statement's meaning as a Case: a predicate over a View 
 keys, LIMIT and OFFSET. reference_ids evaluates it over a Dataset (object name -> record dicts in
 insertion order, keyed by canonical field name, holding str, bool, int/float, aware datetime, date, bytes
 or None) and gives the Ids the query must return, in order. The helpers mirror the emulator's documented
-semantics (see synthgov.sandbox.soql): two-valued comparisons, ASCII case folding, null placement, and
+semantics (see synthgov_sandbox.engine.soql): two-valued comparisons, ASCII case folding, null placement, and
 ties kept in insertion order.
 """
 
@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from synthgov.sandbox.schema import SObject, catalogue
+from synthgov_sandbox.engine.schema import SObject, catalogue
 
 Record = dict[str, object]
 Dataset = dict[str, list[Record]]  # object name -> records in insertion (rowid) order

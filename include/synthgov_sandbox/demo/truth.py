@@ -14,12 +14,12 @@ from collections import defaultdict
 from datetime import timedelta
 from typing import Any
 
-from synthgov.sandbox.ddl import quote
-from synthgov.sandbox.schema import catalogue
-from synthgov.sandbox.seed import DEMO_POLICY
-from synthgov.sandbox.store import Store
-from synthgov.sandbox.training import stored_manifests, training_labels
-from synthgov.sandbox.values import api_datetime, db_datetime, parse_datetime
+from synthgov_sandbox.demo.seed import DEMO_POLICY
+from synthgov_sandbox.demo.training import stored_manifests, training_labels
+from synthgov_sandbox.engine.ddl import quote
+from synthgov_sandbox.engine.schema import catalogue
+from synthgov_sandbox.engine.store import Store
+from synthgov_sandbox.engine.values import api_datetime, db_datetime, parse_datetime
 
 # Evidence a rule can see; text markers are only a heuristic and a policy must not purge on them.
 HEURISTIC_EVIDENCE = ("text_marker",)

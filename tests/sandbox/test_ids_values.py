@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from synthgov.sandbox import ids
-from synthgov.sandbox.schema import catalogue
-from synthgov.sandbox.values import ValueProblem, api_datetime, from_db, parse_datetime, to_csv, to_db
+from synthgov_sandbox.engine import ids
+from synthgov_sandbox.engine.schema import catalogue
+from synthgov_sandbox.engine.values import ValueProblem, api_datetime, from_db, parse_datetime, to_csv, to_db
 
 pytestmark = pytest.mark.unit
 

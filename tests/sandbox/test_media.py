@@ -10,7 +10,7 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from PIL import Image
 
-from synthgov.sandbox.media import (
+from synthgov_sandbox.demo.media import (
     IPTC_PREFIX,
     SigningIdentity,
     load_or_create_identity,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from synthgov.sandbox.schema import SObject, catalogue
+from synthgov_sandbox.engine.schema import SObject, catalogue
 
 
 def quote(name: str) -> str:

@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
-from synthgov.sandbox import ids, values
-from synthgov.sandbox.ddl import quote
-from synthgov.sandbox.schema import NUMBER_TYPES, TEXT_TYPES, Field, SObject, catalogue, get_object
+from synthgov_sandbox.engine import ids, values
+from synthgov_sandbox.engine.ddl import quote
+from synthgov_sandbox.engine.schema import NUMBER_TYPES, TEXT_TYPES, Field, SObject, catalogue, get_object
 
 MALFORMED_QUERY = "MALFORMED_QUERY"
 INVALID_FIELD = "INVALID_FIELD"

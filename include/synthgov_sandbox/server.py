@@ -12,11 +12,12 @@ from typing import Any
 import uvicorn
 from cryptography import x509
 
-from synthgov.sandbox.app import Config, build_app
-from synthgov.sandbox.store import Store
-from synthgov.sandbox.tls import ensure_jwt_keys, ensure_tls
+from synthgov_sandbox.control import control_routes
+from synthgov_sandbox.engine.app import Config, build_app
+from synthgov_sandbox.engine.store import Store
+from synthgov_sandbox.tls import ensure_jwt_keys, ensure_tls
 
-log = logging.getLogger("synthgov.sandbox")
+log = logging.getLogger("synthgov_sandbox")
 
 
 class _Server(uvicorn.Server):
@@ -54,7 +55,7 @@ def serve(
         store.set_meta("api_max", str(api_max))
     # Data persists across restarts: seed only an org that has never been seeded.
     if store.meta("seed") is None:
-        from synthgov.sandbox.seed import seed_org
+        from synthgov_sandbox.demo.seed import seed_org
 
         log.info("seeding the %s org at scale %s (seed %s)", seed, scale, seed_value)
         summary = seed_org(store, profile=seed, scale=scale, seed=seed_value)
@@ -75,7 +76,8 @@ def serve(
     display_host = f"[{host}]" if ":" in host else host
     instance_url = f"https://{display_host}:{bound_port}"
     jwt_cert = x509.load_pem_x509_certificate(jwt_files.certificate.read_bytes())
-    app = build_app(store, Config(instance_url=instance_url, page_size=page_size, jwt_cert=jwt_cert))
+    org_config = Config(instance_url=instance_url, page_size=page_size, jwt_cert=jwt_cert)
+    app = build_app(store, org_config, extra_routes=control_routes(store))
     config = uvicorn.Config(
         app,
         ssl_certfile=str(tls.cert),

@@ -8,11 +8,11 @@ import json
 import threading
 from dataclasses import dataclass, field
 
-from synthgov.sandbox import ids
-from synthgov.sandbox.schema import API_VERSION, SObject, get_object
-from synthgov.sandbox.soql import compile_soql
-from synthgov.sandbox.store import ApiError, RecordResult, Store
-from synthgov.sandbox.values import db_datetime
+from synthgov_sandbox.engine import ids
+from synthgov_sandbox.engine.schema import API_VERSION, SObject, get_object
+from synthgov_sandbox.engine.soql import compile_soql
+from synthgov_sandbox.engine.store import ApiError, RecordResult, Store
+from synthgov_sandbox.engine.values import db_datetime
 
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
 LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}

@@ -1,4 +1,4 @@
-"""The SOQL compiler against a plain-Python reference (tests.soql_reference) over the same in-memory dataset.
+"""The SOQL compiler against a plain-Python reference (soql_reference) over the same in-memory dataset.
 
 Each supported statement is a Case whose meaning is written by hand as a predicate and ORDER BY keys;
 the Ids the compiled SQL returns from SQLite must match what the reference computes from the record dicts.
@@ -14,11 +14,11 @@ from datetime import time as dtime
 
 import pytest
 
-from synthgov.sandbox import ddl, values
-from synthgov.sandbox.ids import make_id
-from synthgov.sandbox.schema import SObject, catalogue
-from synthgov.sandbox.soql import SoqlError, compile_soql
-from tests.soql_reference import (
+from synthgov_sandbox.engine import ddl, values
+from synthgov_sandbox.engine.ids import make_id
+from synthgov_sandbox.engine.schema import SObject, catalogue
+from synthgov_sandbox.engine.soql import SoqlError, compile_soql
+from tests.sandbox.soql_reference import (
     Case,
     Dataset,
     Record,

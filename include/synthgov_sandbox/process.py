@@ -142,7 +142,7 @@ class SandboxProcess:
         return self._token
 
     def rest(self, method: str, path: str, **kwargs: Any) -> Any:
-        from synthgov.sandbox.schema import API_VERSION
+        from synthgov_sandbox.engine.schema import API_VERSION
 
         response = self._http.request(
             method,

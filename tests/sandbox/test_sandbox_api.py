@@ -21,7 +21,7 @@ from simple_salesforce.exceptions import (
     SalesforceResourceNotFound,
 )
 
-from synthgov.sandbox.process import SandboxProcess
+from synthgov_sandbox.process import SandboxProcess
 
 pytestmark = pytest.mark.integration
 

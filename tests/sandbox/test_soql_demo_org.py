@@ -1,4 +1,4 @@
-"""SOQL against the seeded demo org over HTTPS, checked against the plain-Python reference (tests.soql_reference).
+"""SOQL against the seeded demo org over HTTPS, checked against the plain-Python reference (soql_reference).
 
 A module-scoped fixture reseeds the demo org once and reads every record of the objects used through the API
 (queryAll, so the Recycle Bin too); nothing is written after that. Each supported statement is a Case whose
@@ -22,10 +22,10 @@ import pytest
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from synthgov.sandbox.process import SandboxProcess
-from synthgov.sandbox.schema import catalogue
-from synthgov.sandbox.seed import ANCHOR
-from tests.soql_reference import (
+from synthgov_sandbox.demo.seed import ANCHOR
+from synthgov_sandbox.engine.schema import catalogue
+from synthgov_sandbox.process import SandboxProcess
+from tests.sandbox.soql_reference import (
     Case,
     Dataset,
     Record,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 
-from synthgov.sandbox.schema import NUMBER_TYPES, TEXT_TYPES, Field
+from synthgov_sandbox.engine.schema import NUMBER_TYPES, TEXT_TYPES, Field
 
 _DATETIME_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})$")
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
