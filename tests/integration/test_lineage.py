@@ -3,7 +3,7 @@
 The module runs the nightly DAG and then the retention DAG (ad hoc, not a dry run, with a reason) once,
 with the file transport into a folder of its own, and reads the event log back:
 
-- every event validates against the OpenLineage spec (``../shared/reference/openlineage-spec``), each
+- every event validates against the OpenLineage spec (``tests/fixtures/openlineage-spec``), each
   facet against the schema its ``_schemaURL`` names (synthgov's own in ``synthgov.lineage``), and has
   what Marquez requires; every run has one START and one terminal event;
 - the datasets join up (Salesforce object -> lake run -> raw table -> dbt models), dbt model runs have
@@ -45,7 +45,7 @@ from tests.lineage_support import openlineage_transport
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-# A copy of ../shared/reference/openlineage-spec (the official schemas), so a clone anywhere validates.
+# The official OpenLineage JSON Schemas, vendored so a clone anywhere validates (see its README.md).
 SPEC = REPO / "tests" / "fixtures" / "openlineage-spec"
 # Schemas other producers ship with their packages (the dbt integration names GitHub URLs for them).
 THIRD_PARTY_SCHEMAS = [Path(openlineage_common_schema.__path__[0])]
@@ -129,7 +129,7 @@ def pipeline(
 @pytest.fixture(scope="module")
 def validator() -> EventValidator:
     if not SPEC.is_dir():
-        pytest.skip(f"the OpenLineage spec schemas are not at {SPEC} (copy shared/reference/openlineage-spec there)")
+        pytest.skip(f"the vendored OpenLineage spec schemas are missing from {SPEC}")
     return EventValidator(SPEC, THIRD_PARTY_SCHEMAS)
 
 

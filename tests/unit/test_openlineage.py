@@ -41,7 +41,7 @@ from tests.lineage_support import openlineage_transport
 pytestmark = pytest.mark.unit
 
 REPO = Path(__file__).resolve().parents[2]
-# A copy of ../shared/reference/openlineage-spec (the official schemas), so a clone anywhere validates.
+# The official OpenLineage JSON Schemas, vendored so a clone anywhere validates (see its README.md).
 SPEC = REPO / "tests" / "fixtures" / "openlineage-spec"
 LEDGER_ENTRY: dict[str, Any] = {
     "kind": "retention.purge",
@@ -71,7 +71,7 @@ LEDGER_ENTRY: dict[str, Any] = {
 @pytest.fixture(scope="module")
 def validator() -> EventValidator:
     if not SPEC.is_dir():
-        pytest.skip(f"the OpenLineage spec schemas are not at {SPEC} (copy shared/reference/openlineage-spec there)")
+        pytest.skip(f"the vendored OpenLineage spec schemas are missing from {SPEC}")
     return EventValidator(SPEC)
 
 

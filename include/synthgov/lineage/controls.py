@@ -1,6 +1,6 @@
 """Which regulatory controls each synthgov job implements, for the regulatory controls job facet.
 
-Articles are cited exactly as in shared/reference/regulations.md. The governance findings cite theirs
+Articles are cited exactly as in docs/reference/regulations.md. The governance findings cite theirs
 in the dbt macro ``governance_controls()`` (read back from ``marts.governance_summary``), and each
 retention policy in its ``regulation`` field; this module holds only what the pipeline's own steps
 serve, so no citation is written in two places.

@@ -252,7 +252,7 @@ class RegulatoryControl(RedactMixin):
     control: str
     """synthgov's name for the control, e.g. retention.erasure or undisclosed_ai_communications."""
     regulations: list[str]
-    """Articles and frameworks it serves, cited as in shared/reference/regulations.md (e.g. GDPR Art. 17)."""
+    """Articles and frameworks it serves, cited as in docs/reference/regulations.md (e.g. GDPR Art. 17)."""
     description: str | None = attr.field(default=None)
     _skip_redact: ClassVar[list[str]] = ["control", "regulations", "description"]
 

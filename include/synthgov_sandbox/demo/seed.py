@@ -2,7 +2,7 @@
 
 The demo org is deterministic for a seed. Its clock is set to `ANCHOR`, and every date is
 placed relative to it. Planted cases carry ground-truth labels (see `truth.py`), one per
-failure pattern of the seed guidance in shared/reference/regulations.md:
+failure pattern of the seed guidance in docs/reference/regulations.md:
 
 - AI content tagged explicitly (provenance fields) or only through an `AI_Content_Provenance__c` record;
 - AI content without tags: made by an AI integration user (an API that dropped the flags), carrying
