@@ -1,7 +1,7 @@
 {#
     The governance controls: one finding table per control, all with the same columns
     (finding_columns). The regulation each cites comes from here, so the finding tables, the
-    summary and the docs agree (articles as in shared/reference/regulations.md).
+    summary and the docs agree (articles as in docs/reference/regulations.md).
 #}
 {% macro governance_controls() %}
     {{ return([
