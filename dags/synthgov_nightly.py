@@ -74,6 +74,7 @@ from airflow.sdk import DAG, CronTriggerTimetable, TriggerRule, task
 
 from synthgov_airflow.assets import RAW_SALESFORCE, RETENTION_CANDIDATES
 from synthgov_airflow.dbt import governance_task_group
+from synthgov_airflow.notifiers import failure_notifiers
 from synthgov_airflow.operators.extract import SalesforceExtractOperator
 from synthgov_airflow.operators.load import WAREHOUSE_POOL, WarehouseLoadOperator
 from synthgov_airflow.operators.media import MediaInspectOperator
@@ -85,6 +86,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    on_failure_callback=failure_notifiers(),
     tags=["synthgov", "salesforce", "governance"],
     doc_md=__doc__,
 ):

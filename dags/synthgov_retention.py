@@ -53,6 +53,7 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import DAG, Param, TriggerRule, get_current_context, task
 
 from synthgov_airflow.assets import RETENTION_CANDIDATES
+from synthgov_airflow.notifiers import failure_notifiers
 from synthgov_airflow.operators.load import WAREHOUSE_POOL
 from synthgov_airflow.operators.retention import (
     RetentionApplyOperator,
@@ -70,6 +71,7 @@ with DAG(
     catchup=False,
     max_active_runs=1,
     default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=2)},
+    on_failure_callback=failure_notifiers(),
     tags=["synthgov", "salesforce", "retention", "gdpr"],
     doc_md=__doc__,
     params={

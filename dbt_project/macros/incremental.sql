@@ -72,10 +72,10 @@
     delete from {{ this }} as built
     where built.object_name = '{{ object_name }}'
         and built.record_id in (
-            select changed."Id" from {{ source('salesforce', object_name | lower) }} as changed
-            where changed._sg_loaded_at > {{ incremental_watermark() }}
+            select loads.record_id from {{ ref('stg_salesforce__record_loads') }} as loads
+            where loads.object_name = '{{ object_name }}' and loads.loaded_at > {{ incremental_watermark() }}
             union all
-            select purged.record_id from {{ source('salesforce', '_sg_purged') }} as purged
+            select purged.record_id from {{ ref('stg_salesforce__purged_records') }} as purged
         )
         and not exists (select 1 from {{ ref(spec["model"]) }} as live where live.{{ spec["id"] }} = built.record_id)
     {%- endif -%}

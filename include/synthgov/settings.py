@@ -75,3 +75,8 @@ class Settings:
             media_max_bytes=int(_number("SYNTHGOV_MEDIA_MAX_BYTES", 50 * 1024 * 1024, low=1, high=2**40, whole=True)),
             bulk_poll_seconds=_number("SYNTHGOV_BULK_POLL_SECONDS", 1.0, low=0, high=60),
         )
+
+
+def alert_conn_id() -> str | None:
+    """The Airflow connection a failed DAG run is reported to (SYNTHGOV_ALERT_CONN_ID; none by default)."""
+    return os.environ.get("SYNTHGOV_ALERT_CONN_ID") or None

@@ -11,8 +11,9 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
@@ -110,6 +111,64 @@ def test_a_missing_reason_fails_the_plan_and_deletes_nothing(world: World, dag: 
     assert run.state == DagRunState.FAILED
     assert _states(run)["plan"] == "failed"
     assert world.deleted() == before
+
+
+class _Webhook(BaseHTTPRequestHandler):
+    received: ClassVar[list[tuple[dict[str, str], dict[str, Any]]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.append((dict(self.headers), json.loads(body)))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_a_failed_run_is_reported_to_the_alert_connection(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Webhook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Webhook.received.clear()
+    try:
+        monkeypatch.setenv("SYNTHGOV_ALERT_CONN_ID", "synthgov_alerts")
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_SYNTHGOV_ALERTS",
+            json.dumps(
+                {
+                    "conn_type": "http",
+                    "host": "127.0.0.1",
+                    "port": server.server_address[1],
+                    "schema": "http",
+                    "password": "alert-token-not-for-the-message",
+                    "extra": {"endpoint": "hooks/synthgov"},
+                }
+            ),
+        )
+        bag = DagBag(dag_folder=REPO / "dags" / "synthgov_retention.py")
+        run = bag.dags["synthgov_retention"].test(run_conf={"dry_run": False})
+        assert run.state == DagRunState.FAILED
+    finally:
+        server.shutdown()
+    assert len(_Webhook.received) == 1, "one message per failed run"
+    headers, message = _Webhook.received[0]
+    assert headers["Authorization"] == "Bearer alert-token-not-for-the-message"
+    assert message["dag_id"] == "synthgov_retention" and message["run_id"] == run.run_id
+    # Airflow names the failed task that decided the run: the plan, or the watcher that fails the run for it.
+    assert message["failed_task"] in {"plan", "watcher"}
+    assert message["reason"] == "task_failure"
+    assert "synthgov_retention" in message["text"] and run.run_id in message["text"]
+    assert "alert-token" not in json.dumps(message)
+
+
+def test_no_failure_notifier_without_an_alert_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SYNTHGOV_ALERT_CONN_ID", raising=False)
+    bag = DagBag(dag_folder=REPO / "dags")
+    assert not bag.import_errors
+    assert {dag_id: dag.on_failure_callback for dag_id, dag in bag.dags.items()} == {
+        "synthgov_nightly": None,
+        "synthgov_retention": None,
+    }
 
 
 def _respond(dag_id: str, task_id: str, user: str, option: str, timeout: float = 120) -> list[str]:

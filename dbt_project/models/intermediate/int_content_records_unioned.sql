@@ -31,6 +31,10 @@
     pre_hook=prune,
 ) }}
 
+-- The pre-hooks read these; refs in a hook alone do not order the build.
+-- depends_on: {{ ref('stg_salesforce__record_loads') }}
+-- depends_on: {{ ref('stg_salesforce__purged_records') }}
+
 with
 {%- if is_incremental() %}
 -- Read once: the newest load the table holds (incremental.sql).

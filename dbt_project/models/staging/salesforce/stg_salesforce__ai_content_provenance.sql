@@ -22,13 +22,8 @@ renamed as (
         cast("Id" as {{ dbt.type_string() }}) as provenance_record_id,
         cast("Name" as {{ dbt.type_string() }}) as provenance_record_name,
         cast("OwnerId" as {{ dbt.type_string() }}) as owner_id,
-        cast("CreatedDate" as {{ type_timestamptz() }}) as created_at,
-        cast("CreatedById" as {{ dbt.type_string() }}) as created_by_id,
-        cast("LastModifiedDate" as {{ type_timestamptz() }}) as last_modified_at,
-        cast("LastModifiedById" as {{ dbt.type_string() }}) as last_modified_by_id,
-        cast("SystemModstamp" as {{ type_timestamptz() }}) as system_modstamp,
-        cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
-        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        {{ salesforce_audit_columns() }},
+        {{ load_columns() }},
         {{ policy_fingerprint() }} as policy_fingerprint,
 
         -- provenance roles: field names from include/policies/provenance_mapping.yml

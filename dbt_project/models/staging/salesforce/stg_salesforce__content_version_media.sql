@@ -57,8 +57,7 @@ renamed as (
         cast(null as {{ sg_type(kind) }}) as {{ name }},
         {%- endif %}
         {%- endfor %}
-        cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
-        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
+        {{ load_columns() }}
     from latest
 ),
 

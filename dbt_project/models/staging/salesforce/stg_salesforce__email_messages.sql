@@ -12,11 +12,7 @@ with source as (
 renamed as (
     select
         cast("Id" as {{ dbt.type_string() }}) as email_message_id,
-        cast("CreatedDate" as {{ type_timestamptz() }}) as created_at,
-        cast("CreatedById" as {{ dbt.type_string() }}) as created_by_id,
-        cast("LastModifiedDate" as {{ type_timestamptz() }}) as last_modified_at,
-        cast("LastModifiedById" as {{ dbt.type_string() }}) as last_modified_by_id,
-        cast("SystemModstamp" as {{ type_timestamptz() }}) as system_modstamp,
+        {{ salesforce_audit_columns() }},
         cast("ParentId" as {{ dbt.type_string() }}) as parent_id,
         cast("ActivityId" as {{ dbt.type_string() }}) as activity_id,
         cast("RelatedToId" as {{ dbt.type_string() }}) as related_to_id,
@@ -30,8 +26,7 @@ renamed as (
         cast("Incoming" as {{ dbt.type_boolean() }}) as is_incoming,
         cast("MessageDate" as {{ type_timestamptz() }}) as message_at,
         cast("Status" as {{ dbt.type_string() }}) as email_status,
-        cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
-        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        {{ load_columns() }},
         {{ policy_fingerprint() }} as policy_fingerprint,
 
         -- provenance roles: field names from include/policies/provenance_mapping.yml

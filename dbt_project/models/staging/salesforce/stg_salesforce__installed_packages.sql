@@ -14,8 +14,7 @@ renamed as (
         cast("SubscriberPackageVersion_MinorVersion" as {{ dbt.type_bigint() }}) as minor_version,
         cast("SubscriberPackageVersion_PatchVersion" as {{ dbt.type_bigint() }}) as patch_version,
         cast("SubscriberPackageVersion_BuildNumber" as {{ dbt.type_bigint() }}) as build_number,
-        cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
-        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
+        {{ load_columns() }}
     from source
 )
 

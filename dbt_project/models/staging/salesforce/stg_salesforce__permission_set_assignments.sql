@@ -12,8 +12,7 @@ renamed as (
         cast("ExpirationDate" as {{ type_timestamptz() }}) as expires_at,
         cast("IsActive" as {{ dbt.type_boolean() }}) as is_active,
         cast("IsRevoked" as {{ dbt.type_boolean() }}) as is_revoked,
-        cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
-        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
+        {{ load_columns() }}
     from source
 )
 

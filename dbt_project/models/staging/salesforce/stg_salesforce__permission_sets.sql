@@ -12,11 +12,7 @@ with source as (
 renamed as (
     select
         cast("Id" as {{ dbt.type_string() }}) as permission_set_id,
-        cast("CreatedDate" as {{ type_timestamptz() }}) as created_at,
-        cast("CreatedById" as {{ dbt.type_string() }}) as created_by_id,
-        cast("LastModifiedDate" as {{ type_timestamptz() }}) as last_modified_at,
-        cast("LastModifiedById" as {{ dbt.type_string() }}) as last_modified_by_id,
-        cast("SystemModstamp" as {{ type_timestamptz() }}) as system_modstamp,
+        {{ salesforce_audit_columns() }},
         cast("Name" as {{ dbt.type_string() }}) as permission_set_name,
         cast("Label" as {{ dbt.type_string() }}) as permission_set_label,
         cast("Description" as {{ dbt.type_string() }}) as description,
@@ -29,8 +25,7 @@ renamed as (
         cast("PermissionsApiEnabled" as {{ dbt.type_boolean() }}) as permissions_api_enabled,
         cast("PermissionsModifyAllData" as {{ dbt.type_boolean() }}) as permissions_modify_all_data,
         cast("PermissionsViewAllData" as {{ dbt.type_boolean() }}) as permissions_view_all_data,
-        cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
-        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        {{ load_columns() }},
         {{ policy_fingerprint() }} as policy_fingerprint
     from source
 )

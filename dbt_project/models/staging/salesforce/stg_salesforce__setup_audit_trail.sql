@@ -14,8 +14,7 @@ renamed as (
         cast("DelegateUser" as {{ dbt.type_string() }}) as delegate_user,
         cast("CreatedByContext" as {{ dbt.type_string() }}) as created_by_context,
         cast("ResponsibleNamespacePrefix" as {{ dbt.type_string() }}) as responsible_namespace_prefix,
-        cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
-        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
+        {{ load_columns() }}
     from source
 )
 

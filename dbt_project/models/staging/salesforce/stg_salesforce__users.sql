@@ -12,11 +12,7 @@ with source as (
 renamed as (
     select
         cast("Id" as {{ dbt.type_string() }}) as user_id,
-        cast("CreatedDate" as {{ type_timestamptz() }}) as created_at,
-        cast("CreatedById" as {{ dbt.type_string() }}) as created_by_id,
-        cast("LastModifiedDate" as {{ type_timestamptz() }}) as last_modified_at,
-        cast("LastModifiedById" as {{ dbt.type_string() }}) as last_modified_by_id,
-        cast("SystemModstamp" as {{ type_timestamptz() }}) as system_modstamp,
+        {{ salesforce_audit_columns() }},
         cast("Username" as {{ dbt.type_string() }}) as username,
         cast("Email" as {{ dbt.type_string() }}) as email,
         cast("FirstName" as {{ dbt.type_string() }}) as first_name,
@@ -31,8 +27,7 @@ renamed as (
         cast("Title" as {{ dbt.type_string() }}) as title,
         cast("Department" as {{ dbt.type_string() }}) as department,
         cast("LastLoginDate" as {{ type_timestamptz() }}) as last_login_at,
-        cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
-        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at,
+        {{ load_columns() }},
         {{ policy_fingerprint() }} as policy_fingerprint
     from source
 )

@@ -21,8 +21,7 @@ with source as (
 renamed as (
     select
         {{ training_columns(columns) }},
-        cast(_sg_run_id as {{ dbt.type_string() }}) as extract_run_id,
-        cast(_sg_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
+        {{ load_columns() }}
     from source
 ),
 
