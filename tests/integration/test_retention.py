@@ -14,9 +14,10 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from synthgov.lake import plan_prefix
 from synthgov.retention.apply import ApplyResult, apply_plan
 from synthgov.retention.evidence import EvidenceLedger
-from synthgov.retention.plan import Plan, PlanInputError, PlanRequest, PlanTampered, build_plan, plan_prefix
+from synthgov.retention.plan import Plan, PlanInputError, PlanRequest, PlanTampered, build_plan
 from synthgov.retention.run import evidence_entry, purge_stores, verify_purge, write_evidence
 from synthgov.sandbox.process import SandboxProcess
 from tests.retention_world import Built, World, build, fresh
