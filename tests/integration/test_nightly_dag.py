@@ -115,9 +115,8 @@ def test_nightly_dag_extracts_loads_and_reports_lineage(
     night = {lakes.run_id_from_key(k) for k in keys if k.startswith(f"{lakes.RAW_PREFIX}/")}
     snapshots = {lakes.run_id_from_key(k) for k in keys if k.startswith(f"{lakes.RAW_TRAINING_PREFIX}/")}
     assert len(night) == 1 and snapshots == night
-    # Every key is on the lake's map (the training zone is written by people, not by synthgov).
-    mapped = (*lakes.PRODUCT_PREFIXES, f"{lakes.TRAINING_ZONE_PREFIX}/")
-    assert [k for k in keys if not k.startswith(mapped)] == []
+    # Every key is on the lake's map.
+    assert [k for k in keys if not k.startswith(lakes.MAPPED_PREFIXES)] == []
     # Not read-only: dbt-duckdb keeps a read-write handle open in this process after the in-process build.
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         loaded = {

@@ -47,6 +47,8 @@ PRODUCT_PREFIXES = tuple(
         LEDGER_PREFIX,
     )
 )
+#: Every folder of a lake: what synthgov writes, and the training zone people write to.
+MAPPED_PREFIXES = (*PRODUCT_PREFIXES, f"{TRAINING_ZONE_PREFIX}/")
 #: Top-level folders holding raw data (extracts, findings, snapshots, watermarks, the purge registry):
 #: a training zone inside one of them is not apart from the raw data.
 RAW_DATA_FOLDERS = frozenset(
