@@ -11,7 +11,8 @@ Nightly extraction of the Salesforce org into synthgov's lake and warehouse.
 - `inspect_media` reads the C2PA provenance of the new ContentVersion files.
 - `read_training_manifests` reads the training-data manifests in the lake's training zone
   (`training/`, or `SYNTHGOV_TRAINING_LAKE_URL`); `read_training_lake_posture` reads the zone's
-  bucket controls with boto3 (not applicable on a local lake).
+  bucket controls with boto3 (not applicable on a local lake). Both write their snapshots under
+  the plan's run id.
 - `load` appends every run the warehouse lacks to DuckDB's `raw_salesforce` schema and updates
   the asset `synthgov_raw_salesforce`.
 - `export_policies` validates `include/policies` against the warehouse and hands them to dbt.
@@ -122,9 +123,15 @@ with DAG(
 
     extract = SalesforceExtractOperator.partial(task_id="extract").expand_kwargs(plan())
     inspect_media = MediaInspectOperator(task_id="inspect_media", trigger_rule=TriggerRule.NONE_FAILED)
+    # The training reads write runs of their own, under the night's run id (empty when plan skipped).
+    night_run_id = "{{ ti.xcom_pull(task_ids='plan', key='run_id') or '' }}"
     training = [
-        TrainingManifestsOperator(task_id="read_training_manifests", trigger_rule=TriggerRule.NONE_FAILED),
-        TrainingLakePostureOperator(task_id="read_training_lake_posture", trigger_rule=TriggerRule.NONE_FAILED),
+        TrainingManifestsOperator(
+            task_id="read_training_manifests", run_id=night_run_id, trigger_rule=TriggerRule.NONE_FAILED
+        ),
+        TrainingLakePostureOperator(
+            task_id="read_training_lake_posture", run_id=night_run_id, trigger_rule=TriggerRule.NONE_FAILED
+        ),
     ]
     load = WarehouseLoadOperator(
         task_id="load",

@@ -165,7 +165,7 @@ def _print_run_summary(home: Path, calls: dict[str, Any]) -> None:
             f"{spec.name:<28}{m['mode']:<13}{m['api']:<7}{m['rows']:>9}{m['rows_deleted']:>9}"
             f"{len(m['files']):>7}{m['api_calls']:>7}"
         )
-    findings = [k for k in lake.list(lakes.FILES_PREFIX) if k.endswith("findings.parquet")]
+    findings = [k for k in lake.list(lakes.FILES_PREFIX) if k.endswith(lakes.FINDINGS_NAME)]
     rows: list[dict[str, Any]] = []
     for key in findings:
         with lake.open_read(key) as handle:

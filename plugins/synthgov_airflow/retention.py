@@ -136,14 +136,14 @@ def apply(context: Any, *, approve_task: str) -> dict[str, Any]:
 
 def _reload(summary: dict[str, Any]) -> tuple[Any, Any, Any]:
     """The plan and the apply outcomes (from the journal in the lake: XComs stay small)."""
-    from synthgov.lake import open_lake
+    from synthgov.lake import open_lake, plan_journal_prefix
     from synthgov.retention.apply import ApplyResult
-    from synthgov.retention.plan import load_plan, plan_prefix
+    from synthgov.retention.plan import load_plan
     from synthgov.retention.salesforce_ops import Journal
 
     lake = open_lake()
     plan_ = load_plan(lake, summary["plan_id"], summary["sha256"])
-    outcomes = Journal(lake, f"{plan_prefix(plan_.plan_id)}/journal").get("outcomes") or {}
+    outcomes = Journal(lake, plan_journal_prefix(plan_.plan_id)).get("outcomes") or {}
     return lake, plan_, ApplyResult(plan_.plan_id, plan_.sha256, outcomes, 0)
 
 

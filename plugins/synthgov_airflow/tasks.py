@@ -9,12 +9,13 @@ def plan_run(ti: Any) -> list[dict[str, Any]]:
     """One run id and window end for every configured object, and each one's share of the API budget.
 
     The window end (the org's clock) is also pushed as XCom `window_end`: dbt computes what is due
-    as of the org's time.
+    as of the org's time. The run id is also pushed as XCom `run_id`, for the tasks that write runs
+    of their own (the training-zone reads), so every run of the night carries the same id.
     """
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
     from synthgov.extract.config import ConfigError, load_config
-    from synthgov.extract.extractor import new_run_id
+    from synthgov.lake.runs import new_run_id
     from synthgov.salesforce.connection import ApiLimitReached, window_end
     from synthgov.settings import Settings
     from synthgov_airflow.hooks.salesforce import SynthgovSalesforceHook
@@ -30,6 +31,7 @@ def plan_run(ti: Any) -> list[dict[str, Any]]:
         raise AirflowSkipException(f"no extraction tonight: {exc}; the next run catches up") from None
     run_id = new_run_id(end)
     ti.xcom_push(key="window_end", value=end.isoformat())
+    ti.xcom_push(key="run_id", value=run_id)
     # The run's share of the daily API budget is split across its objects, which run as separate tasks.
     share = settings.api_run_share / len(names)
     return [{"object_name": n, "run_id": run_id, "window_end": end.isoformat(), "run_share": share} for n in names]

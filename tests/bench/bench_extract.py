@@ -51,7 +51,8 @@ if args["variant"] == "baseline":
     rows = len(frame)
 else:
     from synthgov.extract.config import ObjectSpec
-    from synthgov.extract.extractor import extract_object, new_run_id
+    from synthgov.extract.extractor import extract_object
+    from synthgov.lake.runs import new_run_id
     from synthgov.lake import LocalLake
     from synthgov.salesforce.connection import Credentials, SalesforceConnection
     creds = Credentials(instance_url=args["instance_url"], session_id=args["token"], ca_bundle=args["ca_bundle"])

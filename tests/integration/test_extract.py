@@ -19,8 +19,9 @@ from simple_salesforce.api import Salesforce
 
 from synthgov import lake as lakes
 from synthgov.extract.config import ExtractionConfig, ObjectSpec, load_config
-from synthgov.extract.extractor import ExtractionError, extract_object, new_run_id, read_watermark
+from synthgov.extract.extractor import ExtractionError, extract_object, read_watermark
 from synthgov.extract.run import extract_all
+from synthgov.lake.runs import new_run_id
 from synthgov.salesforce.connection import ApiBudget, Credentials, SalesforceConnection, SalesforceConnectionError
 from synthgov.settings import Settings
 from synthgov_sandbox.process import SandboxProcess
@@ -216,8 +217,9 @@ def test_a_killed_run_leaves_no_visible_partial_file_and_no_gap(
 import sys, time
 from pathlib import Path
 from synthgov.extract.config import ObjectSpec
-from synthgov.extract.extractor import extract_object, new_run_id
+from synthgov.extract.extractor import extract_object
 from synthgov.lake import LocalLake
+from synthgov.lake.runs import new_run_id
 from synthgov.salesforce.connection import Credentials, SalesforceConnection
 creds = Credentials(instance_url={org.instance_url!r}, client_id={org.ready["client_id"]!r},
                     client_secret={org.ready["client_secret"]!r}, ca_bundle={org.ca_bundle!r})

@@ -16,8 +16,10 @@ from synthgov import lake as lakes
 from synthgov.extract.config import ExtractionConfig, ObjectSpec
 from synthgov.extract.run import extract_all
 from synthgov.lake import LakeConflict, S3Lake
-from synthgov.retention.evidence import hash_record_id
-from synthgov.retention.lake_purge import PENDING_NAME, find_in_lake, purge_lake, purged_id_hashes, record_purged
+from synthgov.lake.layout import PURGE_PENDING_NAME
+from synthgov.lake.purged import purged_id_hashes, record_purged
+from synthgov.retention.lake_purge import find_in_lake, purge_lake
+from synthgov.salesforce.ids import hash_record_id
 from synthgov.settings import Settings
 from synthgov_sandbox.process import SandboxProcess
 from tests.integration.test_extract import client, connect
@@ -136,7 +138,7 @@ def test_purge_removes_every_version_holding_a_purged_id(s3_lake: S3Lake) -> Non
     assert report.versions_deleted == 5 + 1 + 2 + 1
     for key in manifests(s3_lake):
         assert_manifest_matches_parts(s3_lake, key)
-    assert not [k for k in s3_lake.list() if k.endswith(PENDING_NAME)]
+    assert not [k for k in s3_lake.list() if k.endswith(PURGE_PENDING_NAME)]
 
 
 def test_a_crash_before_old_versions_are_deleted_is_finished_by_the_next_purge(

@@ -110,6 +110,13 @@ def test_nightly_dag_extracts_loads_and_reports_lineage(
     for name in expected:
         manifests = [k for k in lake.list(lakes.object_prefix(name)) if k.endswith(lakes.MANIFEST_NAME)]
         assert len(manifests) == 1, name
+    # One run id for the night: the plan's, on every extracted run and on the training snapshots too.
+    keys = lake.list()
+    night = {lakes.run_id_from_key(k) for k in keys if k.startswith(f"{lakes.RAW_PREFIX}/")}
+    snapshots = {lakes.run_id_from_key(k) for k in keys if k.startswith(f"{lakes.RAW_TRAINING_PREFIX}/")}
+    assert len(night) == 1 and snapshots == night
+    # Every key is on the lake's map.
+    assert [k for k in keys if not k.startswith(lakes.MAPPED_PREFIXES)] == []
     # Not read-only: dbt-duckdb keeps a read-write handle open in this process after the in-process build.
     with duckdb.connect(str(home / "warehouse.duckdb")) as con:
         loaded = {

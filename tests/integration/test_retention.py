@@ -14,9 +14,10 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
+from synthgov.lake import MAPPED_PREFIXES, plan_prefix
 from synthgov.retention.apply import ApplyResult, apply_plan
 from synthgov.retention.evidence import EvidenceLedger
-from synthgov.retention.plan import Plan, PlanInputError, PlanRequest, PlanTampered, build_plan, plan_prefix
+from synthgov.retention.plan import Plan, PlanInputError, PlanRequest, PlanTampered, build_plan
 from synthgov.retention.run import evidence_entry, purge_stores, verify_purge, write_evidence
 from synthgov_sandbox.process import SandboxProcess
 from tests.retention_world import Built, World, build, fresh
@@ -83,6 +84,8 @@ def test_a_scheduled_run_deletes_exactly_the_records_due(world: World) -> None:
     # Nothing of an authentic record went: every deleted record is planted AI content.
     assert EvidenceLedger(world.lake).verify().ok
     assert entry["counts"]["outcome_purged"] == len(due)
+    # Plans, journals, the registry and the ledger are all on the lake's map.
+    assert [k for k in world.lake.list() if not k.startswith(MAPPED_PREFIXES)] == []
 
 
 def _most_common_tool(plan: Plan) -> str:

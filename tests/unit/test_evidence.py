@@ -17,9 +17,8 @@ from synthgov.retention.evidence import (
     EvidenceLedger,
     LedgerError,
     canonical_json,
-    canonical_record_id,
-    hash_record_id,
 )
+from synthgov.salesforce.ids import canonical_record_id, hash_record_id
 from synthgov.settings import SettingsError
 
 pytestmark = pytest.mark.unit

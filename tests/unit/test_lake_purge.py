@@ -16,16 +16,10 @@ import pytest
 
 from synthgov import lake as lakes
 from synthgov.lake import Lake, LakeError, LocalLake
-from synthgov.retention.evidence import canonical_record_id, hash_record_id
-from synthgov.retention.lake_purge import (
-    PENDING_NAME,
-    LakePurgeError,
-    drop_purged,
-    find_in_lake,
-    purge_lake,
-    purged_id_hashes,
-    record_purged,
-)
+from synthgov.lake.layout import PURGE_PENDING_NAME
+from synthgov.lake.purged import PurgeRegistryError, drop_purged, purged_id_hashes, record_purged
+from synthgov.retention.lake_purge import LakePurgeError, find_in_lake, purge_lake
+from synthgov.salesforce.ids import canonical_record_id, hash_record_id
 
 pytestmark = pytest.mark.unit
 
@@ -228,7 +222,7 @@ def test_manifests_describe_the_rewritten_parts(lake: LocalLake) -> None:
     run_1 = json.loads(lake.get_bytes(lakes.manifest_key("Lead", DAY, RUNS[0])))
     assert (run_1["rows"], run_1["rows_deleted"]) == (8, 0)  # lead 8 was the run's one deleted row
     assert run_1["min_system_modstamp"] == "2026-11-01T08:00:00+00:00"
-    assert not [k for k in lake.list() if k.endswith(PENDING_NAME)]
+    assert not [k for k in lake.list() if k.endswith(PURGE_PENDING_NAME)]
 
 
 def test_a_second_purge_finds_nothing_to_do(lake: LocalLake) -> None:
@@ -264,11 +258,11 @@ def test_parts_are_written_before_their_manifest(lake: LocalLake, monkeypatch: p
     folder = lakes.run_prefix("Lead", DAY, RUNS[0])
     in_run = [(name, key.removeprefix(folder)) for name, key in writes if key.startswith(folder)]
     assert in_run == [
-        ("put_bytes", PENDING_NAME),  # the flag goes up before the first part changes
+        ("put_bytes", PURGE_PENDING_NAME),  # the flag goes up before the first part changes
         ("put_file_erasing_history", "part-00000.parquet"),
         ("put_file_erasing_history", "part-00001.parquet"),
         ("put_bytes", lakes.MANIFEST_NAME),  # the manifest after every part
-        ("erase", PENDING_NAME),
+        ("erase", PURGE_PENDING_NAME),
     ]
     assert not [key for _, key in writes if key.startswith("state/")]  # registering is the caller's step
 
@@ -291,20 +285,20 @@ def test_a_crash_while_a_part_is_written_leaves_the_old_file(lake: LocalLake, mo
                 raise KeyboardInterrupt("killed mid-write")
         copy(source, dest, length)
 
-    monkeypatch.setattr("synthgov.lake.shutil.copyfileobj", second_upload_dies_half_written)
+    monkeypatch.setattr("synthgov.lake.local.shutil.copyfileobj", second_upload_dies_half_written)
     with pytest.raises(KeyboardInterrupt):
         purge_lake(lake, {"Lead": {lead(3), lead(8)}}, run_id=PURGE_RUN)
     assert lake.get_bytes(key) == before
     assert not any(".synthgov-tmp-" in p.name for p in lake.root.rglob("*"))
     first = table_of(lake.get_bytes(lakes.raw_part_key("Lead", DAY, RUNS[0], 0)))  # the new part, whole
     assert lead(3) not in first["Id"].to_pylist() and first.num_rows == 5
-    assert lake.exists(lakes.run_prefix("Lead", DAY, RUNS[0]) + PENDING_NAME)
+    assert lake.exists(lakes.run_prefix("Lead", DAY, RUNS[0]) + PURGE_PENDING_NAME)
 
     monkeypatch.undo()
     purge_lake(lake, {"Lead": {lead(3), lead(8)}}, run_id=PURGE_RUN)
     assert find_in_lake(lake, {"Lead": {lead(3), lead(8)}}) == []
     assert_manifest_matches_parts(lake, lakes.manifest_key("Lead", DAY, RUNS[0]))
-    assert not lake.exists(lakes.run_prefix("Lead", DAY, RUNS[0]) + PENDING_NAME)
+    assert not lake.exists(lakes.run_prefix("Lead", DAY, RUNS[0]) + PURGE_PENDING_NAME)
 
 
 def test_a_crash_before_the_manifest_is_finished_by_the_next_purge(
@@ -322,7 +316,7 @@ def test_a_crash_before_the_manifest_is_finished_by_the_next_purge(
         purge_lake(lake, PURGED, run_id=PURGE_RUN)
     monkeypatch.undo()
     folder = lakes.run_prefix("Lead", DAY, RUNS[0])
-    assert lake.exists(folder + PENDING_NAME)
+    assert lake.exists(folder + PURGE_PENDING_NAME)
     manifest = json.loads(lake.get_bytes(folder + lakes.MANIFEST_NAME))
     assert manifest["files"][0]["sha256"] != hashlib.sha256(lake.get_bytes(manifest["files"][0]["key"])).hexdigest()
 
@@ -332,7 +326,7 @@ def test_a_crash_before_the_manifest_is_finished_by_the_next_purge(
     assert folder + lakes.MANIFEST_NAME in report.manifests_updated
     for key in manifests(lake):
         assert_manifest_matches_parts(lake, key)
-    assert not [k for k in lake.list() if k.endswith(PENDING_NAME)]
+    assert not [k for k in lake.list() if k.endswith(PURGE_PENDING_NAME)]
     assert find_in_lake(lake, PURGED) == []
 
 
@@ -357,7 +351,7 @@ def test_a_damaged_registry_stops_rather_than_let_records_back(tmp_path: Path) -
     lake = LocalLake(tmp_path / "lake")
     record_purged(lake, "Lead", [lead(1)], "run-1")
     lake.put_bytes("state/purged/Lead/run-2.sha256", lead(2).encode() + b"\n")  # a plain id, by hand
-    with pytest.raises(LakePurgeError, match=r"run-2\.sha256 line 1 is not a SHA-256 hash"):
+    with pytest.raises(PurgeRegistryError, match=r"run-2\.sha256 line 1 is not a SHA-256 hash"):
         purged_id_hashes(lake, "Lead")
 
 

@@ -23,7 +23,8 @@ from synthgov.cli import main
 from synthgov.lake import LocalLake
 from synthgov.report import ReportError, build_report
 from synthgov.report.lineage import latest_generation, layout, read_events, section, short_label
-from synthgov.retention.evidence import EvidenceLedger, hash_record_id
+from synthgov.retention.evidence import EvidenceLedger
+from synthgov.salesforce.ids import hash_record_id
 from synthgov.warehouse import Warehouse
 
 pytestmark = pytest.mark.unit

@@ -12,11 +12,9 @@ The contract a run keeps, whatever fails:
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
-import secrets
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -33,7 +31,8 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceR
 
 from synthgov import lake as lakes
 from synthgov.extract.config import ObjectSpec
-from synthgov.retention.lake_purge import drop_purged, purged_id_hashes
+from synthgov.lake.purged import drop_purged, purged_id_hashes
+from synthgov.lake.runs import RunManifest, RunPart, sha256_file
 from synthgov.salesforce.connection import ApiLimitReached, SalesforceConnection
 
 log = logging.getLogger(__name__)
@@ -106,12 +105,6 @@ class ObjectResult:
         return dict(self.__dict__)
 
 
-def new_run_id(now: datetime | None = None) -> str:
-    """Run ids sort chronologically: a UTC timestamp, then a random suffix."""
-    now = now or datetime.now(UTC)
-    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
-
-
 def _soql_datetime(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
@@ -182,7 +175,7 @@ class _PartWriter:
         self.schema = schema
         self.part_rows = part_rows
         self.staging = staging
-        self.files: list[dict[str, Any]] = []
+        self.files: list[RunPart] = []
         self._writer: pq.ParquetWriter | None = None
         self._path: Path | None = None
         self._rows = 0
@@ -227,13 +220,13 @@ class _PartWriter:
         assert self._writer is not None and self._path is not None
         self._writer.close()
         key = lakes.raw_part_key(self.obj, self.run_date, self.run_id, len(self.files))
-        digest = _sha256(self._path)
+        part = RunPart(key, self._rows, sha256_file(self._path), self._path.stat().st_size)
         self.lake.put_file(key, self._path)
-        self.files.append({"key": key, "rows": self._rows, "sha256": digest, "bytes": self._path.stat().st_size})
+        self.files.append(part)
         self._path.unlink()
         self._writer, self._path = None, None
 
-    def finish(self) -> list[dict[str, Any]]:
+    def finish(self) -> list[RunPart]:
         if self._writer is not None:
             self._close_part()
         if not self.files:
@@ -251,16 +244,8 @@ class _PartWriter:
         if self._path is not None:
             self._path.unlink(missing_ok=True)
         for f in self.files:
-            self.lake.delete(f["key"])
+            self.lake.delete(f.key)
         self.files = []
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _records_to_table(records: list[dict[str, Any]], columns: list[ColumnSpec], schema: pa.Schema) -> pa.Table:
@@ -367,46 +352,44 @@ def extract_object(
             writer.abort()
             raise
     calls = conn.budget.used_by_run - calls_before
-    manifest = {
-        "object": spec.name,
-        "run_id": run_id,
-        "run_date": run_date.isoformat(),
+    api_name = "bulk2" if api == "bulk" else "rest"
+    start, end = window_start.isoformat() if window_start else None, run_start.isoformat()
+    details = {
         "mode": spec.mode,
-        "api": "bulk2" if api == "bulk" else "rest",
+        "api": api_name,
         "soql": soql,
         "query_all": include_deleted,
-        "window": {"start": window_start.isoformat() if window_start else None, "end": run_start.isoformat()},
-        "rows": sum(f["rows"] for f in files),
+        "window": {"start": start, "end": end},
         "rows_deleted": writer.rows_deleted,
         "rows_left_out_purged": left_out,
         "min_system_modstamp": writer.min_modstamp.isoformat() if writer.min_modstamp else None,
         "max_system_modstamp": writer.max_modstamp.isoformat() if writer.max_modstamp else None,
         "columns": [{"name": c.column, "path": c.path, "type": c.sf_type} for c in columns],
-        "files": files,
         "api_calls": calls,
         "written_at": datetime.now(UTC).isoformat(),
     }
+    manifest = RunManifest(spec.name, run_id, run_date, tuple(files), details)
     key = lakes.manifest_key(spec.name, run_date, run_id)
-    lake.put_bytes(key, json.dumps(manifest, indent=2).encode())
+    lake.put_bytes(key, manifest.to_bytes())
     if spec.mode == "incremental":
         # Only now: a run that died before this line is read again from the old watermark.
         mark = {"object": spec.name, "watermark": run_start.isoformat(), "run_id": run_id}
         lake.put_bytes(lakes.watermark_key(spec.name), json.dumps(mark).encode())
     report(
-        f"{spec.name}: {manifest['rows']} rows ({writer.rows_deleted} deleted) in {len(files)} files, {calls} API calls"
+        f"{spec.name}: {manifest.rows} rows ({writer.rows_deleted} deleted) in {len(files)} files, {calls} API calls"
         + (f"; left out {left_out} rows of purged records" if left_out else "")
     )
     return ObjectResult(
         spec.name,
         run_id,
         spec.mode,
-        manifest["api"],
-        manifest["rows"],
+        api_name,
+        manifest.rows,
         writer.rows_deleted,
-        files,
+        [part.to_json() for part in files],
         key,
-        manifest["window"]["start"],
-        manifest["window"]["end"],
+        start,
+        end,
         calls,
     )
 
@@ -530,4 +513,4 @@ def _bulk_request(conn: SalesforceConnection, sf: Salesforce, method: str, path:
     return response
 
 
-__all__ = ["ApiLimitReached", "ExtractionError", "ObjectResult", "extract_object", "new_run_id"]
+__all__ = ["ApiLimitReached", "ExtractionError", "ObjectResult", "extract_object"]

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthgov import lake as lakes
+from synthgov.lake.runs import RunManifest, write_one_part_run
 from synthgov.provenance.c2pa_inspect import MediaFinding, inspect_media, mime_for, oversized_finding
 from synthgov.salesforce.connection import SalesforceConnection
 
@@ -36,21 +35,16 @@ class MediaResult:
         return dict(self.__dict__)
 
 
-def findings_manifest_key(run_date: date, run_id: str) -> str:
-    return lakes.findings_key(run_date, run_id).rsplit("/", 1)[0] + "/" + lakes.MANIFEST_NAME
-
-
-def pending_runs(lake: lakes.Lake) -> list[dict[str, Any]]:
+def pending_runs(lake: lakes.Lake) -> list[RunManifest]:
     """ContentVersion run manifests whose files have not been inspected yet, oldest first."""
     out = []
-    for key in lake.list(lakes.object_prefix("ContentVersion")):
+    for key in lake.list(lakes.object_prefix(lakes.MEDIA_SOURCE_OBJECT)):
         if not key.endswith(lakes.MANIFEST_NAME):
             continue
-        manifest = json.loads(lake.get_bytes(key))
-        done = findings_manifest_key(date.fromisoformat(manifest["run_date"]), manifest["run_id"])
-        if not lake.exists(done):
+        manifest = RunManifest.from_bytes(lake.get_bytes(key), lake.uri(key))
+        if not lake.exists(lakes.findings_manifest_key(manifest.run_date, manifest.run_id)):
             out.append(manifest)
-    return sorted(out, key=lambda m: str(m["run_id"]))
+    return sorted(out, key=lambda m: m.run_id)
 
 
 def inspect_pending(
@@ -59,10 +53,9 @@ def inspect_pending(
     result = MediaResult([], 0, 0, 0, 0, [])
     for manifest in pending_runs(lake):
         findings = _inspect_run(conn, lake, manifest, max_bytes, report)
-        run_date, run_id = date.fromisoformat(manifest["run_date"]), str(manifest["run_id"])
-        written = _write_findings(lake, run_date, run_id, findings)
-        result.runs.append(run_id)
-        result.manifests.append(written)
+        written = _write_findings(lake, manifest, findings)
+        result.runs.append(manifest.run_id)
+        result.manifests.append(written.to_json())
         result.inspected += sum(f.status in ("manifest", "no_manifest") for f in findings)
         result.with_manifest += sum(f.has_manifest for f in findings)
         result.ai_generated += sum(f.ai_generated for f in findings)
@@ -73,16 +66,16 @@ def inspect_pending(
 def _inspect_run(
     conn: SalesforceConnection,
     lake: lakes.Lake,
-    manifest: dict[str, Any],
+    manifest: RunManifest,
     max_bytes: int,
     report: Callable[[str], None],
 ) -> list[MediaFinding]:
     findings: list[MediaFinding] = []
     base = f"/services/data/v{conn.creds.api_version}/sobjects/ContentVersion"
-    for part in manifest["files"]:
+    for part in manifest.files:
         with tempfile.TemporaryDirectory() as tmp:
             local = Path(tmp) / "part.parquet"
-            lake.download(part["key"], local)
+            lake.download(part.key, local)
             table = pq.read_table(local, columns=[c for c in _COLUMNS if c in pq.read_schema(local).names])
         for row in table.to_pylist():
             if row.get("IsDeleted"):
@@ -97,27 +90,22 @@ def _inspect_run(
                 continue
             data = conn.get_bytes(f"{base}/{row['Id']}/VersionData")
             findings.append(inspect_media(row["Id"], data, mime, max_bytes=max_bytes))
-        report(f"ContentVersion run {manifest['run_id']}: inspected {len(findings)} media files so far")
+        report(f"ContentVersion run {manifest.run_id}: inspected {len(findings)} media files so far")
     return findings
 
 
-def _write_findings(lake: lakes.Lake, run_date: date, run_id: str, findings: list[MediaFinding]) -> dict[str, Any]:
-    import hashlib
-
+def _write_findings(lake: lakes.Lake, source: RunManifest, findings: list[MediaFinding]) -> RunManifest:
+    """The findings of one ContentVersion run, as a run of their own with the source run's date and id."""
     rows = [f.as_row() for f in findings]
     table = pa.Table.from_pylist(rows) if rows else pa.table({"record_id": pa.array([], pa.string())})
-    key = lakes.findings_key(run_date, run_id)
-    with tempfile.TemporaryDirectory() as tmp:
-        local = Path(tmp) / "findings.parquet"
-        pq.write_table(table, local)
-        digest = hashlib.sha256(local.read_bytes()).hexdigest()
-        lake.put_file(key, local)
-    manifest = {
-        "object": FINDINGS_OBJECT,
-        "run_id": run_id,
-        "run_date": run_date.isoformat(),
-        "rows": len(rows),
-        "files": [{"key": key, "rows": len(rows), "sha256": digest}],
-    }
-    lake.put_bytes(findings_manifest_key(run_date, run_id), json.dumps(manifest, indent=2).encode())
-    return manifest
+    folder = lakes.findings_prefix(source.run_date, source.run_id)
+    return write_one_part_run(
+        lake,
+        folder,
+        FINDINGS_OBJECT,
+        source.run_date,
+        source.run_id,
+        table,
+        part_name=lakes.FINDINGS_NAME,
+        compression="snappy",  # what findings were always written with
+    )

@@ -9,8 +9,9 @@ from typing import Any
 
 from synthgov import lake as lakes
 from synthgov.extract.config import ExtractionConfig
-from synthgov.extract.extractor import ObjectResult, extract_object, new_run_id
+from synthgov.extract.extractor import ObjectResult, extract_object
 from synthgov.extract.media import MediaResult, inspect_pending
+from synthgov.lake.runs import new_run_id
 from synthgov.salesforce.connection import ApiLimitReached, SalesforceConnection, window_end
 from synthgov.settings import Settings
 from synthgov.warehouse import BaseWarehouse, LoadResult

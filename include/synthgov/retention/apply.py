@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from synthgov.lake import Lake
-from synthgov.retention.plan import load_plan, plan_prefix, policies_from
+from synthgov.lake import Lake, plan_journal_prefix
+from synthgov.retention.plan import load_plan, policies_from
 from synthgov.retention.rules import LiveRecord, Request, decide, evidence_kinds
 from synthgov.retention.salesforce_ops import (
     BULK_THRESHOLD,
@@ -84,7 +84,7 @@ def apply_plan(
     """Apply the plan (checked against `expected_sha256`, the hash that was approved)."""
     plan = load_plan(lake, plan_id, expected_sha256)
     policies = {p.id: p for p in policies_from(policy_entries)}
-    journal = Journal(lake, f"{plan_prefix(plan_id)}/journal")
+    journal = Journal(lake, plan_journal_prefix(plan_id))
     outcomes: dict[str, dict[str, str]] = journal.get("outcomes") or {}
     calls_before = conn.budget.calls
     request = Request(

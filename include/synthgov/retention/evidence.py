@@ -33,13 +33,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
-from synthgov.lake import Lake, LakeConflict, LakeError, LakeNotFound, Retention
-from synthgov.salesforce.ids import to18
+from synthgov.lake import LEDGER_PREFIX, Lake, LakeConflict, LakeError, LakeNotFound, Retention
 from synthgov.settings import SettingsError, _number
 
 log = logging.getLogger(__name__)
 
-LEDGER_PREFIX = "evidence/retention/ledger"
 LEDGER_VERSION = 1
 GENESIS_SHA256 = "0" * 64
 RETENTION_DAYS_ENV = "SYNTHGOV_EVIDENCE_RETENTION_DAYS"
@@ -57,36 +55,11 @@ _KIND = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 _OBJECT = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
 _OUTCOME = re.compile(r"[a-z][a-z0-9_]{0,31}")
 _CODE = re.compile(r"[A-Z][A-Z0-9_]{0,63}")
-_RECORD_ID = re.compile(r"[a-zA-Z0-9]{15}(?:[A-Z0-5]{3})?")
 _APPEND_ATTEMPTS = 5
 
 
 class LedgerError(Exception):
     """The ledger cannot take this entry, or cannot be read: the message says why and what to do."""
-
-
-def canonical_record_id(record_id: str) -> str:
-    """The 18-character form of a Salesforce record id; raises ValueError for anything else.
-
-    15-character ids are case-sensitive; the 3-character suffix encodes the case of the first 15, so
-    the 18-character form is the one every API returns and the one ids are hashed in.
-    """
-    # fullmatch first: a trailing newline would pass a `^...$` pattern and end up inside the hash.
-    if not isinstance(record_id, str) or not _RECORD_ID.fullmatch(record_id):
-        raise ValueError(f"malformed Salesforce record id {record_id!r}: expected 15 or 18 letters and digits")
-    return to18(record_id)
-
-
-def hash_record_id(record_id: str) -> str:
-    """SHA-256 (hex) of the record's 18-character id: how the ledger and the purge registry name records.
-
-    Plain SHA-256, not a keyed hash or a secret salt, on purpose: an auditor holding an id (from a
-    regulator's request, a data subject, an old export) must be able to check whether it was purged by
-    hashing it and searching the ledger, with no key to request, keep for years or leak. The hash keeps
-    direct identifiers out of an evidence pack that is handed around; it is pseudonymisation, not
-    anonymisation: whoever already has a candidate id can test it, which is exactly what auditing needs.
-    """
-    return hashlib.sha256(canonical_record_id(record_id).encode("ascii")).hexdigest()
 
 
 def canonical_json(value: Any) -> bytes:
@@ -434,7 +407,6 @@ def _check_outcome(i: int, item: Any) -> None:
 
 __all__ = [
     "GENESIS_SHA256",
-    "LEDGER_PREFIX",
     "OUTCOME_KEYS",
     "AppendedEntry",
     "EvidenceLedger",
@@ -443,6 +415,4 @@ __all__ = [
     "LedgerProblem",
     "VerifyReport",
     "canonical_json",
-    "canonical_record_id",
-    "hash_record_id",
 ]

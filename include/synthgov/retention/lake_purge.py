@@ -15,13 +15,11 @@ are deleted, so readers meet the old part or the new one, never part of either. 
 dies in between is finished by the next call (``purge_lake`` is idempotent), which recomputes that
 manifest from the parts as they are and removes any old version still holding a purged id.
 
-The purge registry, ``state/purged/<Object>/<run_id>.sha256``, keeps the SHA-256 of every deleted
-id so that extraction leaves them out: a delete changes a record's SystemModstamp and queryAll returns
-soft-deleted records for 15 days, so the next incremental window would bring the rows back. Hashes,
-not ids, so that after a purge no purged id is stored anywhere in the lake. Registering is the
-caller's step (``record_purged``), separate from ``purge_lake``: a masked record loses its old rows
-but must come back, masked, with the next extraction. Register as soon as the org has deleted the
-records, before purging the lake, so an extraction in between cannot bring them back.
+The purge registry (``synthgov.lake.purged``) keeps the hashes of deleted ids so that extraction
+leaves them out. Registering is the caller's step (``record_purged``), separate from ``purge_lake``:
+a masked record loses its old rows but must come back, masked, with the next extraction. Register as
+soon as the org has deleted the records, before purging the lake, so an extraction in between cannot
+bring them back.
 
 Purges and extractions of the same object must not run at the same time: a part written by a run
 that started before the registry entry may still hold a purged id (``find_in_lake`` would report it).
@@ -29,11 +27,8 @@ that started before the registry entry may still hold a purged id (``find_in_lak
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import json
 import logging
-import re
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -46,14 +41,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from synthgov import lake as lakes
-from synthgov.retention.evidence import canonical_record_id, hash_record_id
+from synthgov.lake.purged import RAW_ID_COLUMN
+from synthgov.lake.runs import sha256_file
+from synthgov.salesforce.ids import canonical_record_id, hash_record_id
 
 log = logging.getLogger(__name__)
 
-PENDING_NAME = "_purge_pending.json"
-RAW_ID_COLUMN = "Id"
 FILES_ID_COLUMN = "record_id"
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class LakePurgeError(lakes.LakeError):
@@ -139,38 +133,6 @@ def find_in_lake(lake: lakes.Lake, ids_by_object: Mapping[str, Iterable[str]]) -
     return found
 
 
-def record_purged(lake: lakes.Lake, obj: str, ids: Iterable[str], run_id: str) -> str:
-    """Add the ids' hashes to the purge registry of ``obj`` for this retention run; returns the registry key.
-
-    Repeating a run adds to its file rather than replacing it, so a resumed run keeps what it listed before.
-    """
-    key = lakes.purge_registry_key(obj, run_id)
-    hashes = {hash_record_id(record_id) for record_id in ids}
-    with contextlib.suppress(lakes.LakeNotFound):
-        hashes |= _read_registry(lake, key)
-    lake.put_bytes(key, "".join(f"{h}\n" for h in sorted(hashes)).encode("ascii"))
-    return key
-
-
-def purged_id_hashes(lake: lakes.Lake, obj: str) -> frozenset[str]:
-    """The hashes (``hash_record_id``) of every id of ``obj`` ever purged; extraction leaves these rows out."""
-    hashes: set[str] = set()
-    for key in lake.list(lakes.purge_registry_prefix(obj)):
-        hashes |= _read_registry(lake, key)
-    return frozenset(hashes)
-
-
-def drop_purged(table: pa.Table, hashes: frozenset[str], id_column: str = RAW_ID_COLUMN) -> pa.Table:
-    """``table`` without the rows whose id hashes to one of ``hashes`` (ids as the API returns them: 18 characters)."""
-    if not hashes or table.num_rows == 0 or id_column not in table.column_names:
-        return table
-    keep = [
-        value is None or hashlib.sha256(value.encode("ascii", "replace")).hexdigest() not in hashes
-        for value in table[id_column].to_pylist()
-    ]
-    return table if all(keep) else table.filter(pa.array(keep, pa.bool_()))
-
-
 # -- internals -------------------------------------------------------------------------------------
 
 
@@ -206,7 +168,7 @@ def _purge_zone(
         folder = key.rsplit("/", 1)[0] + "/"
         if key.endswith(".parquet"):
             folders.setdefault(folder, []).append(key)
-        elif key.endswith("/" + PENDING_NAME):
+        elif key.endswith("/" + lakes.PURGE_PENDING_NAME):
             folders.setdefault(folder, [])
             pending.add(folder)
     for folder, parts in sorted(folders.items()):
@@ -230,7 +192,7 @@ def _purge_folder(
 
     ``pending``: an earlier purge died in this folder, so its manifest is rewritten even if no part is.
     """
-    marker = folder + PENDING_NAME
+    marker = lakes.purge_pending_key(folder)
     stats: dict[str, _PartStats] = {}
     removed = 0
     with tempfile.TemporaryDirectory(prefix="synthgov-purge-") as tmp:
@@ -383,10 +345,6 @@ def _write_like(table: pa.Table, original: Path, dest: Path) -> None:
 
 
 def _stats(path: Path) -> _PartStats:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
     names = pq.read_schema(path).names
     wanted = [c for c in ("IsDeleted", "SystemModstamp") if c in names]
     table = pq.read_table(path, columns=wanted)
@@ -397,20 +355,8 @@ def _stats(path: Path) -> _PartStats:
     if "SystemModstamp" in wanted and table.num_rows:
         low, high = (v.as_py() for v in pc.min_max(table["SystemModstamp"]).values())
     return _PartStats(
-        pq.ParquetFile(path).metadata.num_rows, digest.hexdigest(), path.stat().st_size, deleted, low, high
+        pq.ParquetFile(path).metadata.num_rows, sha256_file(path), path.stat().st_size, deleted, low, high
     )
-
-
-def _read_registry(lake: lakes.Lake, key: str) -> set[str]:
-    lines = lake.get_bytes(key).decode("ascii", "replace").splitlines()
-    for number, line in enumerate(lines, start=1):
-        if not _SHA256.fullmatch(line):
-            # Failing closed: an unreadable registry could let purged records back into the lake.
-            raise LakePurgeError(
-                f"purge registry {lake.uri(key)} line {number} is not a SHA-256 hash; extraction and purges stop "
-                "rather than risk bringing purged records back: restore the file from its previous version"
-            )
-    return set(lines)
 
 
 def _named_id(key: str, ids: frozenset[str]) -> str | None:
@@ -443,9 +389,6 @@ __all__ = [
     "LakePurgeError",
     "LakePurgeReport",
     "Leftover",
-    "drop_purged",
     "find_in_lake",
     "purge_lake",
-    "purged_id_hashes",
-    "record_purged",
 ]

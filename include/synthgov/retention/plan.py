@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import secrets
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -22,14 +21,14 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from synthgov.lake import Lake
+from synthgov.lake import Lake, plan_prefix
+from synthgov.lake.runs import new_run_id
 from synthgov.retention.rules import SCOPES, LiveRecord, Policy, Request, Scope, cap_count, decide, evidence_kinds
 from synthgov.retention.salesforce_ops import fetch_live, fetch_rows, object_count
 from synthgov.salesforce.connection import SalesforceConnection
 from synthgov.salesforce.ids import is_valid_id, to18
 from synthgov.warehouse import BaseWarehouse
 
-PLANS_PREFIX = "retention/plans"
 PLAN_FILE = "plan.parquet"
 MANIFEST_FILE = "manifest.json"
 RunKind = Literal["scheduled", "ad_hoc"]
@@ -171,15 +170,6 @@ class Plan:
         return [r for r in self.rows if r["status"] == "planned"]
 
 
-def plan_prefix(plan_id: str) -> str:
-    return f"{PLANS_PREFIX}/{plan_id}"
-
-
-def new_plan_id(now: datetime | None = None) -> str:
-    now = (now or datetime.now(UTC)).astimezone(UTC)
-    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
 def policies_from(entries: Sequence[Mapping[str, Any]]) -> list[Policy]:
     return [Policy.from_entry(e) for e in entries]
 
@@ -278,7 +268,7 @@ def build_plan(
     }
     rows = select_rows(candidates, live, by_id, as_of, rule_request, shared_docs, totals, request.max_records)
     rows.sort(key=lambda r: (r["object_name"], r["policy_id"], r["record_id"]))
-    plan_id = plan_id or new_plan_id(as_of)
+    plan_id = plan_id or new_run_id(as_of)  # plan ids sort like run ids
     return _store(lake, plan_id, rows, by_id, request, as_of)
 
 

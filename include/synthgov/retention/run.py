@@ -14,10 +14,11 @@ from typing import Any
 
 from synthgov.lake import Lake
 from synthgov.retention.apply import REDACTED, ApplyResult
-from synthgov.retention.evidence import AppendedEntry, EvidenceLedger, hash_record_id
+from synthgov.retention.evidence import AppendedEntry, EvidenceLedger
 from synthgov.retention.plan import Plan
 from synthgov.retention.salesforce_ops import alive_ids, fetch_rows
 from synthgov.salesforce.connection import SalesforceConnection
+from synthgov.salesforce.ids import hash_record_id
 from synthgov.warehouse import BaseWarehouse
 
 log = logging.getLogger(__name__)
@@ -65,13 +66,14 @@ def purge_stores(
     Masked records lose their old rows too (they held the content); they are not registered as
     purged, so the next extraction brings back their masked version.
     """
+    from synthgov.lake.purged import record_purged
     from synthgov.retention import lake_purge
 
     content = erased_by_object(plan, result, include_masked=True)
     deleted = erased_by_object(plan, result, include_masked=False)
     # Registered first: should the purge die half-way, no extraction in between brings the rows back.
     for obj, ids in deleted.items():
-        lake_purge.record_purged(lake, obj, ids, run_id)
+        record_purged(lake, obj, ids, run_id)
     report = lake_purge.purge_lake(lake, {k: set(v) for k, v in content.items()}, run_id=run_id)
     removed = 0
     if warehouse is not None and deleted:

@@ -294,8 +294,8 @@ def read_training_manifests(
         report(f"{zone.lake.uri(m.key)}: {len(m.records)} records, {len(m.problems)} problems")
     run_date = now.date()
     result.manifests = [
-        write_snapshot(lake, MANIFESTS_OBJECT, run_date, run_id, manifest_rows, MANIFESTS_SCHEMA),
-        write_snapshot(lake, RECORDS_OBJECT, run_date, run_id, record_rows, RECORDS_SCHEMA),
+        write_snapshot(lake, MANIFESTS_OBJECT, run_date, run_id, manifest_rows, MANIFESTS_SCHEMA).to_json(),
+        write_snapshot(lake, RECORDS_OBJECT, run_date, run_id, record_rows, RECORDS_SCHEMA).to_json(),
     ]
     result.read = len(parsed)
     result.invalid = sum(not m.is_valid for m in parsed)

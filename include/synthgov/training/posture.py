@@ -31,7 +31,7 @@ import pyarrow as pa
 from botocore.exceptions import BotoCoreError, ClientError
 
 from synthgov import lake as lakes
-from synthgov.training.zone import LAKE_OWN_FOLDERS, TRAINING_LAKE_URL_ENV, TrainingZone, write_snapshot
+from synthgov.training.zone import TRAINING_LAKE_URL_ENV, TrainingZone, write_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def read_posture(zone: TrainingZone) -> list[ControlOutcome]:
         try:
             outcomes.append(read(client, s3.bucket))
         except (ClientError, BotoCoreError) as exc:
-            outcomes.append(ControlOutcome(control, "error", _explain(exc, s3.bucket)))
+            outcomes.append(ControlOutcome(control, "error", _explain(exc, s3)))
     return outcomes
 
 
@@ -102,7 +102,7 @@ def _separation(zone: TrainingZone) -> ControlOutcome:
             "separation", "fail", f"zone:s3://{z.bucket}/{zone_prefix} holds the lake s3://{z.bucket}/{lake_prefix}"
         )
     folder = zone_prefix.removeprefix(lake_prefix).split("/")[0] if zone_prefix.startswith(lake_prefix) else None
-    if folder in LAKE_OWN_FOLDERS:
+    if folder in lakes.RAW_DATA_FOLDERS:
         where = f"zone:s3://{z.bucket}/{zone_prefix}"
         return ControlOutcome("separation", "fail", f"{where} is inside the lake's {folder}/ folder")
     how = "configured" if zone.configured else "default"
@@ -121,7 +121,7 @@ def _public_access_block(client: Any, bucket: str) -> ControlOutcome:
     try:
         config = client.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     except ClientError as exc:
-        if _error_code(exc) == "NoSuchPublicAccessBlockConfiguration":
+        if lakes.s3_error_code(exc) == "NoSuchPublicAccessBlockConfiguration":
             return ControlOutcome("public_access_block", "fail", "public_access_block:none")
         raise
     off = [name for name in PUBLIC_ACCESS_SETTINGS if not config.get(name)]
@@ -134,7 +134,7 @@ def _default_encryption(client: Any, bucket: str) -> ControlOutcome:
     try:
         rules = client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     except ClientError as exc:
-        if _error_code(exc) == "ServerSideEncryptionConfigurationNotFoundError":
+        if lakes.s3_error_code(exc) == "ServerSideEncryptionConfigurationNotFoundError":
             return ControlOutcome("default_encryption", "fail", "default_encryption:none")
         raise
     algorithms = [
@@ -154,22 +154,15 @@ def _versioning(client: Any, bucket: str) -> ControlOutcome:
     return ControlOutcome("versioning", "pass", "versioning:enabled")
 
 
-def _error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    return str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
-
-
-def _explain(exc: ClientError | BotoCoreError, bucket: str) -> str:
-    code = _error_code(exc)
-    if code == "NoSuchBucket":
-        return f"bucket {bucket!r} does not exist; check {TRAINING_LAKE_URL_ENV} (or the lake's URL)"
-    if code in {"AccessDenied", "AllAccessDisabled", "403"}:
-        return (
-            f"access denied ({code}) reading the setting of bucket {bucket!r}; grant synthgov's credentials "
-            "s3:GetBucketLogging, s3:GetBucketPublicAccessBlock, s3:GetEncryptionConfiguration and "
-            "s3:GetBucketVersioning"
-        )
-    return f"{type(exc).__name__}: {exc}"
+def _explain(exc: ClientError | BotoCoreError, zone: lakes.S3Lake) -> str:
+    return lakes.describe_s3_error(
+        exc,
+        zone.bucket,
+        endpoint_url=zone.endpoint_url,
+        url_setting=f"{TRAINING_LAKE_URL_ENV} (or the lake's URL)",
+        needs="have s3:GetBucketLogging, s3:GetBucketPublicAccessBlock, s3:GetEncryptionConfiguration and "
+        "s3:GetBucketVersioning",
+    )
 
 
 @dataclass
@@ -213,7 +206,7 @@ def read_training_lake_posture(
     ]
     for o in outcomes:
         report(f"training zone {zone.uri}: {o.control} {o.status} ({o.detail})")
-    manifest = write_snapshot(lake, POSTURE_OBJECT, now.date(), run_id, rows, POSTURE_SCHEMA)
+    manifest = write_snapshot(lake, POSTURE_OBJECT, now.date(), run_id, rows, POSTURE_SCHEMA).to_json()
     return PostureResult(
         zone=zone.uri,
         zone_kind=kind,

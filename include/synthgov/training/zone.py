@@ -12,30 +12,17 @@ which the warehouse loader appends to ``raw_salesforce.<object lower-case>`` lik
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import re
-import tempfile
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from synthgov import lake as lakes
+from synthgov.lake.runs import RunManifest, write_one_part_run
 
 TRAINING_LAKE_URL_ENV = "SYNTHGOV_TRAINING_LAKE_URL"
-TRAINING_PREFIX = "training"
-RAW_TRAINING_PREFIX = "raw/training"
-# Top-level folders of the lake that synthgov itself writes (raw extracts, watermarks): a training
-# zone inside one of them is not apart from the raw data.
-LAKE_OWN_FOLDERS = frozenset({"raw", "state"})
-
-_OBJECT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 @dataclass(frozen=True)
@@ -62,44 +49,20 @@ def open_training_zone(main: lakes.Lake, url: str | None = None) -> TrainingZone
         except lakes.LakeError as exc:
             raise lakes.LakeError(f"the training zone ({TRAINING_LAKE_URL_ENV}) is not usable: {exc}") from exc
     if isinstance(main, lakes.S3Lake):
-        prefix = f"{main.prefix}/{TRAINING_PREFIX}" if main.prefix else TRAINING_PREFIX
+        prefix = f"{main.prefix}/{lakes.TRAINING_ZONE_PREFIX}" if main.prefix else lakes.TRAINING_ZONE_PREFIX
         return TrainingZone(lakes.S3Lake(main.bucket, prefix, endpoint_url=main.endpoint_url), main, configured=False)
     if isinstance(main, lakes.LocalLake):
-        return TrainingZone(lakes.LocalLake(main.root / TRAINING_PREFIX), main, configured=False)
+        return TrainingZone(lakes.LocalLake(main.root / lakes.TRAINING_ZONE_PREFIX), main, configured=False)
     raise lakes.LakeError(f"no training zone for a {type(main).__name__}; set {TRAINING_LAKE_URL_ENV}")
-
-
-def snapshot_prefix(obj: str, run_date: date, run_id: str) -> str:
-    """The folder of one snapshot run of a training-zone table in the lake's raw zone."""
-    if not _OBJECT.fullmatch(obj):
-        raise lakes.LakeError(f"invalid table name {obj!r} for a lake key")
-    if not _RUN_ID.fullmatch(run_id):
-        raise lakes.LakeError(f"invalid run id {run_id!r} for a lake key: use letters, digits, '.', '_' and '-'")
-    return f"{RAW_TRAINING_PREFIX}/{obj}/run_date={run_date.isoformat()}/run_id={run_id}/"
 
 
 def write_snapshot(
     lake: lakes.Lake, obj: str, run_date: date, run_id: str, rows: list[dict[str, Any]], schema: pa.Schema
-) -> dict[str, Any]:
-    """Write one snapshot run (one parquet part, then its manifest) and return the manifest.
+) -> RunManifest:
+    """Write one snapshot run of a training-zone table (one parquet part, then its manifest).
 
-    The manifest has the shape the warehouse loader takes (object, run_id, files with rows and
-    SHA-256). An empty snapshot is written too: it says the zone held nothing at this run.
+    An empty snapshot is written too: it says the zone held nothing at this run.
     """
-    prefix = snapshot_prefix(obj, run_date, run_id)
-    key = f"{prefix}part-00000.parquet"
     table = pa.Table.from_pylist(rows, schema=schema)
-    with tempfile.TemporaryDirectory() as tmp:
-        local = Path(tmp) / "part.parquet"
-        pq.write_table(table, local, compression="zstd")
-        digest = hashlib.sha256(local.read_bytes()).hexdigest()
-        lake.put_file(key, local)
-    manifest = {
-        "object": obj,
-        "run_id": run_id,
-        "run_date": run_date.isoformat(),
-        "rows": len(rows),
-        "files": [{"key": key, "rows": len(rows), "sha256": digest}],
-    }
-    lake.put_bytes(f"{prefix}{lakes.MANIFEST_NAME}", json.dumps(manifest, indent=2).encode())
-    return manifest
+    folder = lakes.training_run_prefix(obj, run_date, run_id)
+    return write_one_part_run(lake, folder, obj, run_date, run_id, table, part_name=lakes.part_name(0))

@@ -97,8 +97,9 @@ class SalesforceExtractOperator(BaseOperator):
         from datetime import datetime
 
         from synthgov.extract.config import ConfigError, load_config
-        from synthgov.extract.extractor import extract_object, new_run_id
+        from synthgov.extract.extractor import extract_object
         from synthgov.lake import open_lake
+        from synthgov.lake.runs import new_run_id
         from synthgov.salesforce.connection import ApiLimitReached, window_end
         from synthgov.settings import Settings
 

@@ -99,7 +99,7 @@ class _RetentionStep(BaseOperator):
         return salesforce_namespace(SynthgovSalesforceHook().get_credentials().instance_url)
 
     def _plan_input(self, lake: Lake, plan_id: str) -> None:
-        from synthgov.retention.plan import plan_prefix
+        from synthgov.lake import plan_prefix
 
         self._inputs.append(_Seen(lake.namespace, lake.dataset_name(plan_prefix(plan_id))))
 
@@ -161,9 +161,9 @@ class RetentionPlanOperator(_RetentionStep):
         return retention.plan(context)
 
     def record_lineage(self, context: Context) -> None:
-        from synthgov.lake import open_lake
+        from synthgov.lake import open_lake, plan_prefix
         from synthgov.lineage import datasets
-        from synthgov.retention.plan import load_plan, plan_prefix
+        from synthgov.retention.plan import load_plan
         from synthgov.warehouse import open_warehouse
 
         warehouse = open_warehouse()

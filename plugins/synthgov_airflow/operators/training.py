@@ -6,6 +6,7 @@ summary's ``manifests`` are what the warehouse load takes from their XCom.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
@@ -26,13 +27,23 @@ class _TrainingZoneOperator(BaseOperator):
     """The zone and the lake both tasks need, and the lineage they report (zone read, raw runs written)."""
 
     controls: ClassVar[str]  # the job kind in synthgov.lineage.controls.JOB_CONTROLS
+    template_fields: Sequence[str] = ("run_id",)
 
-    def __init__(self, *, lake_url: str | None = None, training_lake_url: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        lake_url: str | None = None,
+        training_lake_url: str | None = None,
+        run_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         check_optional_str(self.task_id, "lake_url", lake_url)
         check_optional_str(self.task_id, "training_lake_url", training_lake_url)
+        check_optional_str(self.task_id, "run_id", run_id)
         self.lake_url = lake_url
         self.training_lake_url = training_lake_url
+        self.run_id = run_id
         self._inputs: list[tuple[str, str]] = []
         self._outputs: list[tuple[str, str]] = []
 
@@ -43,6 +54,12 @@ class _TrainingZoneOperator(BaseOperator):
         lake = open_lake(self.lake_url)
         lake.check_writable()
         return lake, open_training_zone(lake, self.training_lake_url)
+
+    def _run_id(self) -> str:
+        """The night's run id; an empty one (no plan ran, as when the API budget was spent) makes a new one."""
+        from synthgov.lake.runs import new_run_id
+
+        return self.run_id or new_run_id()
 
     def _record_outputs(self, lake: Lake, manifests: list[dict[str, Any]]) -> None:
         for manifest in manifests:
@@ -72,17 +89,18 @@ class TrainingManifestsOperator(_TrainingZoneOperator):
     :param lake_url: the lake (default: ``SYNTHGOV_LAKE_URL``, else ``<SYNTHGOV_HOME>/lake``)
     :param training_lake_url: the training zone (default: ``SYNTHGOV_TRAINING_LAKE_URL``, else the
         lake's ``training/`` prefix)
+    :param run_id: the run the snapshot belongs to, the night's run id from the plan (templated;
+        default, or rendered empty: a new run of its own)
     """
 
     ui_color = "#e8dcf5"
     controls = "training_manifests"
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from synthgov.extract.extractor import new_run_id
         from synthgov.training.manifest import MANIFEST_FOLDER, read_training_manifests
 
         lake, zone = self._open()
-        result = read_training_manifests(lake, zone, run_id=new_run_id(), report=self.log.info)
+        result = read_training_manifests(lake, zone, run_id=self._run_id(), report=self.log.info)
         self._inputs.append((zone.lake.namespace, zone.lake.dataset_name(MANIFEST_FOLDER.rstrip("/"))))
         self._record_outputs(lake, result.manifests)
         for problem in result.problems:
@@ -106,17 +124,18 @@ class TrainingLakePostureOperator(_TrainingZoneOperator):
     :param lake_url: the lake (default: ``SYNTHGOV_LAKE_URL``, else ``<SYNTHGOV_HOME>/lake``)
     :param training_lake_url: the training zone (default: ``SYNTHGOV_TRAINING_LAKE_URL``, else the
         lake's ``training/`` prefix)
+    :param run_id: the run the snapshot belongs to, the night's run id from the plan (templated;
+        default, or rendered empty: a new run of its own)
     """
 
     ui_color = "#e8dcf5"
     controls = "training_lake_posture"
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from synthgov.extract.extractor import new_run_id
         from synthgov.training.posture import read_training_lake_posture
 
         lake, zone = self._open()
-        result = read_training_lake_posture(lake, zone, run_id=new_run_id(), report=self.log.info)
+        result = read_training_lake_posture(lake, zone, run_id=self._run_id(), report=self.log.info)
         self._inputs.append(_zone_dataset(zone))
         self._record_outputs(lake, result.manifests)
         failed = sorted(c for c, status in result.outcomes.items() if status in ("fail", "error"))

@@ -1,0 +1,71 @@
+"""The purge registry: hashes of purged record ids, which extraction leaves out of every new part.
+
+``state/purged/<Object>/<run_id>.sha256`` keeps the SHA-256 (``salesforce.ids.hash_record_id``) of
+every id a retention run deleted: a delete changes a record's SystemModstamp and queryAll returns
+soft-deleted records for 15 days, so the next incremental window would bring the rows back. Hashes,
+not ids, so that after a purge no purged id is stored anywhere in the lake.
+
+Retention registers (``record_purged``) as soon as the org has deleted the records, before purging
+the lake, so an extraction in between cannot bring them back; extraction reads the registry
+(``purged_id_hashes``) and drops those rows (``drop_purged``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable
+
+import pyarrow as pa
+
+from synthgov.lake import layout
+from synthgov.lake.storage import Lake, LakeError, LakeNotFound
+from synthgov.salesforce.ids import hash_id18, hash_record_id
+
+RAW_ID_COLUMN = "Id"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class PurgeRegistryError(LakeError):
+    """A registry file that is not a list of hashes: extraction and purges stop rather than guess."""
+
+
+def record_purged(lake: Lake, obj: str, ids: Iterable[str], run_id: str) -> str:
+    """Add the ids' hashes to the purge registry of ``obj`` for this retention run; returns the registry key.
+
+    Repeating a run adds to its file rather than replacing it, so a resumed run keeps what it listed before.
+    """
+    key = layout.purge_registry_key(obj, run_id)
+    hashes = {hash_record_id(record_id) for record_id in ids}
+    with contextlib.suppress(LakeNotFound):
+        hashes |= _read_registry(lake, key)
+    lake.put_bytes(key, "".join(f"{h}\n" for h in sorted(hashes)).encode("ascii"))
+    return key
+
+
+def purged_id_hashes(lake: Lake, obj: str) -> frozenset[str]:
+    """The hashes (``hash_record_id``) of every id of ``obj`` ever purged; extraction leaves these rows out."""
+    hashes: set[str] = set()
+    for key in lake.list(layout.purge_registry_prefix(obj)):
+        hashes |= _read_registry(lake, key)
+    return frozenset(hashes)
+
+
+def drop_purged(table: pa.Table, hashes: frozenset[str], id_column: str = RAW_ID_COLUMN) -> pa.Table:
+    """``table`` without the rows whose id hashes to one of ``hashes`` (ids as the API returns them: 18 characters)."""
+    if not hashes or table.num_rows == 0 or id_column not in table.column_names:
+        return table
+    keep = [value is None or hash_id18(value) not in hashes for value in table[id_column].to_pylist()]
+    return table if all(keep) else table.filter(pa.array(keep, pa.bool_()))
+
+
+def _read_registry(lake: Lake, key: str) -> set[str]:
+    lines = lake.get_bytes(key).decode("ascii", "replace").splitlines()
+    for number, line in enumerate(lines, start=1):
+        if not _SHA256.fullmatch(line):
+            # Failing closed: an unreadable registry could let purged records back into the lake.
+            raise PurgeRegistryError(
+                f"purge registry {lake.uri(key)} line {number} is not a SHA-256 hash; extraction and purges stop "
+                "rather than risk bringing purged records back: restore the file from its previous version"
+            )
+    return set(lines)
