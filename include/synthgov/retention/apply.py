@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from synthgov.lake import Lake
-from synthgov.retention.plan import load_plan, plan_prefix, policies_from
+from synthgov.retention.plan import Plan, load_plan, plan_prefix, policies_from
 from synthgov.retention.rules import LiveRecord, Request, decide, evidence_kinds
 from synthgov.retention.salesforce_ops import (
     BULK_THRESHOLD,
@@ -67,6 +67,27 @@ class ApplyResult:
         return {k: v for k, v in self.outcomes.items() if v["outcome"] == "failed"}
 
 
+def _journal(lake: Lake, plan_id: str) -> Journal:
+    """Where apply records its Bulk jobs and per-record outcomes: next to the plan."""
+    return Journal(lake, f"{plan_prefix(plan_id)}/journal")
+
+
+def load_applied(lake: Lake, plan_id: str, expected_sha256: str, *, api_calls: int = 0) -> tuple[Plan, ApplyResult]:
+    """The plan (checked against the approved hash) and what applying it did, as its journal holds it.
+
+    The steps after apply read outcomes from the lake rather than from XCom, which stays small;
+    `api_calls` is the apply's own count, when the caller has it (the journal does not keep it).
+    """
+    plan = load_plan(lake, plan_id, expected_sha256)
+    return plan, ApplyResult(plan.plan_id, plan.sha256, journalled_outcomes(lake, plan_id), api_calls)
+
+
+def journalled_outcomes(lake: Lake, plan_id: str) -> dict[str, dict[str, str]]:
+    """Per-record outcomes so far (also of an apply that failed half-way: what it changed is on record)."""
+    outcomes: dict[str, dict[str, str]] = _journal(lake, plan_id).get("outcomes") or {}
+    return outcomes
+
+
 def apply_plan(
     conn: SalesforceConnection,
     lake: Lake,
@@ -84,7 +105,7 @@ def apply_plan(
     """Apply the plan (checked against `expected_sha256`, the hash that was approved)."""
     plan = load_plan(lake, plan_id, expected_sha256)
     policies = {p.id: p for p in policies_from(policy_entries)}
-    journal = Journal(lake, f"{plan_prefix(plan_id)}/journal")
+    journal = _journal(lake, plan_id)
     outcomes: dict[str, dict[str, str]] = journal.get("outcomes") or {}
     calls_before = conn.budget.calls
     request = Request(
