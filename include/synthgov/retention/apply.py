@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from synthgov.lake import Lake
-from synthgov.retention.plan import Plan, load_plan, plan_prefix, policies_from
-from synthgov.retention.rules import LiveRecord, Request, decide, evidence_kinds
+from synthgov.retention.plan import Plan, load_plan, plan_prefix
+from synthgov.retention.rules import LiveRecord, Policy, Request, decide, evidence_kinds
 from synthgov.retention.salesforce_ops import (
     BULK_THRESHOLD,
     REST_CHUNK,
@@ -93,7 +93,7 @@ def apply_plan(
     lake: Lake,
     plan_id: str,
     expected_sha256: str,
-    policy_entries: Sequence[Mapping[str, Any]],
+    policies: Sequence[Policy],
     mapping: Mapping[str, Any],
     *,
     bulk_threshold: int = BULK_THRESHOLD,
@@ -104,7 +104,7 @@ def apply_plan(
 ) -> ApplyResult:
     """Apply the plan (checked against `expected_sha256`, the hash that was approved)."""
     plan = load_plan(lake, plan_id, expected_sha256)
-    policies = {p.id: p for p in policies_from(policy_entries)}
+    by_id = {p.id: p for p in policies}
     journal = _journal(lake, plan_id)
     outcomes: dict[str, dict[str, str]] = journal.get("outcomes") or {}
     calls_before = conn.budget.calls
@@ -135,7 +135,7 @@ def apply_plan(
         journal.put("outcomes", outcomes)
 
     for (policy_id, obj, action), group_rows in sorted(groups.items()):
-        policy = policies.get(policy_id)
+        policy = by_id.get(policy_id)
         if policy is None:
             raise RuntimeError(f"plan {plan_id} names policy {policy_id!r}, which retention.yml no longer has")
         step = f"{policy_id}.{obj}.{action}"

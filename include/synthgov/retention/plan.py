@@ -180,10 +180,6 @@ def new_plan_id(now: datetime | None = None) -> str:
     return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def policies_from(entries: Sequence[Mapping[str, Any]]) -> list[Policy]:
-    return [Policy.from_entry(e) for e in entries]
-
-
 def read_candidates(warehouse: BaseWarehouse, request: PlanRequest, policies: Sequence[Policy]) -> list[Candidate]:
     """Candidates from the marts, narrowed by the request; one per record (the first policy in the file wins)."""
     if not warehouse.has_table("marts", "retention_candidates"):
@@ -246,14 +242,13 @@ def build_plan(
     conn: SalesforceConnection,
     lake: Lake,
     warehouse: BaseWarehouse,
-    policy_entries: Sequence[Mapping[str, Any]],
+    policies: Sequence[Policy],
     mapping: Mapping[str, Any],
     request: PlanRequest,
     *,
     plan_id: str | None = None,
 ) -> Plan:
     """Make and store a plan. Nothing in the org changes; a dry run ends here."""
-    policies = policies_from(policy_entries)
     request.validate(policies)
     by_id = {p.id: p for p in policies}
     candidates = read_candidates(warehouse, request, policies)

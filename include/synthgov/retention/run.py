@@ -16,7 +16,8 @@ from typing import Any
 from synthgov.lake import Lake
 from synthgov.retention.apply import REDACTED, ApplyResult
 from synthgov.retention.evidence import AppendedEntry, EvidenceLedger, hash_record_id
-from synthgov.retention.plan import Plan, policies_from
+from synthgov.retention.plan import Plan
+from synthgov.retention.rules import Policy
 from synthgov.retention.salesforce_ops import alive_ids, fetch_rows
 from synthgov.salesforce.connection import SalesforceConnection
 from synthgov.warehouse import BaseWarehouse
@@ -88,9 +89,9 @@ class PlanSummary:
         return cls(**{f.name: value[f.name] for f in dataclass_fields(cls)})
 
 
-def mask_fields_by_object(policy_entries: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+def mask_fields_by_object(policies: Sequence[Policy]) -> dict[str, list[str]]:
     """object -> the fields its masking policy blanks (what verification reads back)."""
-    return {p.object: list(p.mask_fields) for p in policies_from(policy_entries)}
+    return {p.object: list(p.mask_fields) for p in policies}
 
 
 def erased_by_object(result: ApplyResult, *, include_masked: bool) -> dict[str, list[str]]:
@@ -255,7 +256,7 @@ def run_scheduled(
     conn: SalesforceConnection,
     lake: Lake,
     warehouse: BaseWarehouse,
-    policy_entries: Sequence[Mapping[str, Any]],
+    policies: Sequence[Policy],
     mapping: Mapping[str, Any],
 ) -> ScheduledRun:
     """A scheduled purge outside Airflow (the demo): every due record, unless the plan needs a person.
@@ -266,16 +267,16 @@ def run_scheduled(
     from synthgov.retention.apply import apply_plan
     from synthgov.retention.plan import PlanRequest, build_plan
 
-    plan = build_plan(conn, lake, warehouse, policy_entries, mapping, PlanRequest(run_kind="scheduled"))
+    plan = build_plan(conn, lake, warehouse, policies, mapping, PlanRequest(run_kind="scheduled"))
     if not plan.planned:
         return ScheduledRun(plan, None, None, receipt(plan, None, None, None) + "\n  nothing was due")
     if plan.manifest["approval"]["required"]:
         text = receipt(plan, None, None, None).replace("dry run: nothing was changed", "waits for approval")
         why = "; ".join(plan.manifest["approval"]["why"])
         return ScheduledRun(plan, None, None, f"{text}\n  approval needed ({why}): run the DAG in Airflow to approve")
-    result = apply_plan(conn, lake, plan.plan_id, plan.sha256, policy_entries, mapping)
+    result = apply_plan(conn, lake, plan.plan_id, plan.sha256, policies, mapping)
     stores = purge_stores(lake, warehouse, plan, result, run_id=plan.plan_id)
-    check = verify_purge(conn, lake, plan, result, mask_fields_by_object(policy_entries))
+    check = verify_purge(conn, lake, plan, result, mask_fields_by_object(policies))
     entry = evidence_entry(plan, result, approver=None, stores=stores, verification=check.as_dict())
     evidenced = record_evidence(lake, plan, result, entry)
     if not check.ok:
