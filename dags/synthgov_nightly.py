@@ -74,7 +74,7 @@ from typing import Any
 from airflow.sdk import DAG, CronTriggerTimetable, TriggerRule, task
 
 from synthgov_airflow.assets import RAW_SALESFORCE, RETENTION_CANDIDATES
-from synthgov_airflow.dbt import governance_task_group
+from synthgov_airflow.dbt import governance_task_group, window_end_of
 from synthgov_airflow.notifiers import failure_notifiers
 from synthgov_airflow.operators.extract import SalesforceExtractOperator
 from synthgov_airflow.operators.load import WAREHOUSE_POOL, WarehouseLoadOperator
@@ -143,4 +143,6 @@ with DAG(
     )
     policies = export_policies()
     extract >> [inspect_media, *training] >> load
-    load >> policies >> governance_task_group() >> retention_candidates_ready() >> report()
+    # `plan` fixes the run's window end on the org's clock; dbt judges retention as of it.
+    dbt = governance_task_group(as_of=window_end_of("plan"))
+    load >> policies >> dbt >> retention_candidates_ready() >> report()

@@ -57,6 +57,7 @@ from synthgov_airflow.notifiers import failure_notifiers
 from synthgov_airflow.operators.load import WAREHOUSE_POOL
 from synthgov_airflow.operators.retention import (
     RetentionApplyOperator,
+    RetentionApprovalBranchOperator,
     RetentionEvidenceOperator,
     RetentionPlanOperator,
     RetentionPurgeStoresOperator,
@@ -64,6 +65,7 @@ from synthgov_airflow.operators.retention import (
 )
 
 APPROVE = "approve"
+APPLY = "apply"
 
 with DAG(
     dag_id="synthgov_retention",
@@ -139,13 +141,6 @@ with DAG(
         ),
     },
 ):
-
-    @task.branch
-    def needs_approval() -> str:
-        from synthgov_airflow import retention
-
-        return retention.approval_branch(get_current_context(), approve_task=APPROVE, apply_task="apply")
-
     approve = ApprovalOperator(
         task_id=APPROVE,
         subject="Approve retention plan {{ ti.xcom_pull(task_ids='plan')['plan_id'] }}",
@@ -162,12 +157,25 @@ with DAG(
 
     # Steps that read or change data are operators: they report OpenLineage lineage and facets.
     planned = RetentionPlanOperator(task_id="plan")
-    applied = RetentionApplyOperator(
-        task_id="apply", approve_task=APPROVE, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
+    branch = RetentionApprovalBranchOperator(
+        task_id="needs_approval", plan_task=planned.task_id, approve_task=approve.task_id, apply_task=APPLY
     )
-    stores = RetentionPurgeStoresOperator(task_id="purge_stores", pool=WAREHOUSE_POOL)
-    checked = RetentionVerifyOperator(task_id="verify")
-    written = RetentionEvidenceOperator(task_id="evidence", approve_task=APPROVE, trigger_rule=TriggerRule.ALL_DONE)
+    applied = RetentionApplyOperator(
+        task_id=APPLY,
+        plan_task=planned.task_id,
+        approve_task=approve.task_id,
+        trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
+    )
+    stores = RetentionPurgeStoresOperator(task_id="purge_stores", plan_task=planned.task_id, pool=WAREHOUSE_POOL)
+    checked = RetentionVerifyOperator(task_id="verify", plan_task=planned.task_id)
+    written = RetentionEvidenceOperator(
+        task_id="evidence",
+        plan_task=planned.task_id,
+        apply_task=applied.task_id,
+        purge_task=stores.task_id,
+        verify_task=checked.task_id,
+        trigger_rule=TriggerRule.ALL_DONE,
+    )
 
     @task(trigger_rule=TriggerRule.ALL_DONE, pool=WAREHOUSE_POOL)
     def report() -> str:
@@ -176,7 +184,7 @@ with DAG(
 
         from synthgov.report import build_report
 
-        if not get_current_context()["ti"].xcom_pull(task_ids="apply"):
+        if not get_current_context()["ti"].xcom_pull(task_ids=APPLY):
             raise AirflowSkipException("no plan was applied, so nothing changed: the nightly's pack still stands")
         pack = build_report()
         print(pack.summary())
@@ -190,7 +198,6 @@ with DAG(
 
         raise AirflowFailException("a task of this run failed; its log says why")
 
-    branch = needs_approval()
     planned >> branch >> [approve, applied]
     approve >> applied
     applied >> stores >> checked >> written >> report()

@@ -8,7 +8,8 @@ Three files, one source of truth each:
 `export_for_dbt` is the one documented step from these files to dbt: it validates them (every
 problem, with file, entry and field) and writes dbt seeds (`policy_*.csv`) plus a generated macro
 `synthgov_policy()` that returns the field mapping, so the models never hard-code a field name.
-Nothing is written when a file is bad, so no model runs on a bad policy.
+Nothing is written when a file is bad, so no model runs on a bad policy. Validated retention
+policies come back typed (`synthgov.retention.rules.Policy`): the one form Python code reads them in.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from synthgov.retention.rules import Policy
 
 POLICY_DIR = Path(__file__).resolve().parents[1] / "policies"
 DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
@@ -79,7 +82,7 @@ class PolicyError(ValueError):
 @dataclass(frozen=True)
 class Policies:
     mapping: dict[str, Any]
-    retention: list[dict[str, Any]]
+    retention: list[Policy]
     ai_tools: dict[str, Any]
     directory: Path
 
@@ -126,7 +129,7 @@ def load_policies(
     _check_tools(tools_path, tools, problems)
     if problems:
         raise PolicyError(problems)
-    return Policies(mapping, policies, tools, directory)
+    return Policies(mapping, [Policy.from_entry(entry) for entry in policies], tools, directory)
 
 
 def _check_field(where: str, obj: str, field: Any, columns: dict[str, set[str]], problems: list[str]) -> None:
@@ -324,23 +327,21 @@ def export_for_dbt(policies: Policies, project: Path | None = None) -> list[Path
 
     rows = []
     for p in policies.retention:
-        caps = p.get("caps", {})
-        exempt = set(p.get("exempt", []))
         rows.append(
             [
-                p["id"],
-                p["object"],
-                p["applies_to"],
-                p["days"],
-                p.get("clock", "generated_at"),
-                str("legal_hold" in exempt).lower(),
-                str("human_reviewed" in exempt).lower(),
-                p["action"],
-                ",".join(p.get("mask_fields", [])),
-                p.get("approval_threshold", 0),
-                caps.get("max_records", ""),
-                caps.get("max_fraction", ""),
-                p["regulation"],
+                p.id,
+                p.object,
+                p.applies_to,
+                p.days,
+                p.clock,
+                str("legal_hold" in p.exempt).lower(),
+                str("human_reviewed" in p.exempt).lower(),
+                p.action,
+                ",".join(p.mask_fields),
+                p.approval_threshold,
+                "" if p.max_records is None else p.max_records,
+                "" if p.max_fraction is None else p.max_fraction,
+                p.regulation,
             ]
         )
     path = seeds / "policy_retention.csv"

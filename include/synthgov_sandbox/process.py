@@ -116,6 +116,14 @@ class SandboxProcess:
     def ca_bundle(self) -> str:
         return str(self.ready["ca_bundle"])
 
+    def connection_extra(self) -> dict[str, str]:
+        """The extras of a `salesforce` Airflow connection to this org (synthgov_airflow's hook reads them)."""
+        return {key: str(self.ready[key]) for key in ("instance_url", "client_id", "client_secret", "ca_bundle")}
+
+    def airflow_connection(self) -> str:
+        """This org as an Airflow connection in JSON, for ``AIRFLOW_CONN_SALESFORCE_DEFAULT``."""
+        return json.dumps({"conn_type": "salesforce", "extra": self.connection_extra()})
+
     def control(self, method: str, path: str, body: dict[str, Any] | None = None, timeout: float = 900) -> Any:
         response = self._http.request(
             method, f"{self.instance_url}/__sandbox__/{path}", json=body, timeout=timeout, verify=self.ca_bundle

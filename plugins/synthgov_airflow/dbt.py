@@ -20,8 +20,6 @@ from synthgov_airflow.operators.load import WAREHOUSE_POOL
 REPO = Path(__file__).resolve().parents[2]
 DBT_PROJECT = Path(os.environ.get("SYNTHGOV_DBT_PROJECT", str(REPO / "dbt_project")))
 MANIFEST = DBT_PROJECT / "target" / "manifest.json"
-# The org's clock for the run, as `plan` fixed it: retention is due as of the org's time, not the worker's.
-AS_OF = "{{ ti.xcom_pull(task_ids='plan', key='window_end') or '' }}"
 DBT_LINEAGE_CALLBACK = "synthgov_airflow.lineage.emit_dbt_model_events"
 
 
@@ -37,8 +35,19 @@ def dbt_env() -> dict[str, str]:
     return {"SYNTHGOV_DUCKDB_PATH": str(duckdb_path()), **DBT_PRODUCTION_FLAGS}
 
 
-def governance_task_group(group_id: str = "dbt", **kwargs: Any) -> Any:
-    """Staging, intermediate and marts (provenance, retention, findings) as one Airflow task group."""
+def window_end_of(task_id: str) -> str:
+    """The `as_of` template for a DAG whose task `task_id` pushes the run's window end (XCom `window_end`).
+
+    The org's clock, as that task fixed it: retention is due as of the org's time, not the worker's.
+    """
+    return "{{ ti.xcom_pull(task_ids='" + task_id + "', key='window_end') or '' }}"
+
+
+def governance_task_group(*, as_of: str, group_id: str = "dbt", **kwargs: Any) -> Any:
+    """Staging, intermediate and marts (provenance, retention, findings) as one Airflow task group.
+
+    `as_of`: the dbt var the retention models judge by, usually a template (see `window_end_of`).
+    """
     from cosmos import (
         DbtTaskGroup,
         ExecutionConfig,
@@ -72,7 +81,7 @@ def governance_task_group(group_id: str = "dbt", **kwargs: Any) -> Any:
             load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_ALL, emit_datasets=False
         ),
         operator_args={
-            "vars": {"as_of": AS_OF},
+            "vars": {"as_of": as_of},
             "append_env": True,
             "pool": WAREHOUSE_POOL,
             # Each model's OpenLineage run, with this task run as its parent (an import path: parsing

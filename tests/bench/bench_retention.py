@@ -11,7 +11,7 @@ The warehouse is a DuckDB file holding just the two marts the planner reads
 ai-task-90d with evidence 'explicit_field': this benchmarks the purge, not dbt. The lake is a
 LocalLake in a temporary directory (plans, journal; no raw data, so verification's lake scan is
 cheap). The policy's caps (max_records 5,000, max_fraction 0.2) would defer all but 5,000 records,
-so the benchmark passes a copy of the entries with caps max_records N, max_fraction 1.0; the plan
+so the benchmark passes the policies with ai-task-90d's caps at max_records N, max_fraction 1.0; the plan
 still says approval is required (over the threshold of 500): the DAG waits for a person there, the
 benchmark applies as if approved.
 
@@ -27,7 +27,7 @@ Measured once; nothing is asserted on time.
 from __future__ import annotations
 
 import argparse
-import copy
+import dataclasses
 import json
 import math
 import tempfile
@@ -45,6 +45,7 @@ from synthgov.lake import LocalLake
 from synthgov.policies import load_policies
 from synthgov.retention.apply import apply_plan
 from synthgov.retention.plan import PlanRequest, build_plan
+from synthgov.retention.rules import Policy
 from synthgov.retention.run import verify_purge
 from synthgov.salesforce.connection import Credentials, SalesforceConnection
 from synthgov.warehouse import Warehouse
@@ -154,15 +155,16 @@ def build_warehouse(path: Path, ids: Sequence[str], generated_at: datetime, as_o
         con.close()
 
 
-def bench_policies(records: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The repository's policies, with ai-task-90d's caps opened up to `records` (a copy; the file is untouched)."""
+def bench_policies(records: int) -> tuple[list[Policy], dict[str, Any]]:
+    """The repository's policies, with ai-task-90d's caps opened up to `records` (the file is untouched)."""
     policies = load_policies()
-    entries = copy.deepcopy(policies.retention)
-    task = next((e for e in entries if e["id"] == POLICY_ID), None)
-    if task is None:
+    if not any(p.id == POLICY_ID for p in policies.retention):
         raise RuntimeError(f"include/policies/retention.yml has no policy {POLICY_ID!r}")
-    task["caps"] = {**(task.get("caps") or {}), "max_records": records, "max_fraction": 1.0}
-    return entries, policies.mapping
+    opened = [
+        dataclasses.replace(p, max_records=records, max_fraction=1.0) if p.id == POLICY_ID else p
+        for p in policies.retention
+    ]
+    return opened, policies.mapping
 
 
 # -- measurement --------------------------------------------------------------------------------
@@ -193,7 +195,7 @@ def measure_synthgov(
     org: SandboxProcess,
     root: Path,
     ids: Sequence[str],
-    entries: Sequence[Mapping[str, Any]],
+    policies: Sequence[Policy],
     mapping: Mapping[str, Any],
     warehouse_path: Path,
 ) -> dict[str, Any]:
@@ -209,12 +211,12 @@ def measure_synthgov(
     start = time.perf_counter()
 
     mark = _mark(org, conn)
-    plan = build_plan(conn, lake, warehouse, entries, mapping, PlanRequest(run_kind="scheduled"))
+    plan = build_plan(conn, lake, warehouse, policies, mapping, PlanRequest(run_kind="scheduled"))
     plan_step = _step(org, conn, mark)
     print(f"    plan: {json.dumps(plan_step)}; counts {json.dumps(plan.manifest['counts'])}", flush=True)
 
     mark = _mark(org, conn)
-    result = apply_plan(conn, lake, plan.plan_id, plan.sha256, entries, mapping, poll_seconds=0.2)
+    result = apply_plan(conn, lake, plan.plan_id, plan.sha256, policies, mapping, poll_seconds=0.2)
     apply_step = _step(org, conn, mark)
     print(f"    apply: {json.dumps(apply_step)}; outcomes {json.dumps(result.counts)}", flush=True)
 
@@ -294,7 +296,7 @@ def run(records: int, baseline_records: int) -> dict[str, Any]:
             as_of = parse_datetime(org.control("GET", "stats")["now"])
             warehouse_path = root / "warehouse.duckdb"
             build_warehouse(warehouse_path, purge_ids, generated, as_of)
-            entries, mapping = bench_policies(records)
+            policies, mapping = bench_policies(records)
             before = {
                 "purge_live": count_tasks(org, PURGE_SUBJECT),
                 "baseline_live": count_tasks(org, BASELINE_SUBJECT),
@@ -303,7 +305,7 @@ def run(records: int, baseline_records: int) -> dict[str, Any]:
             print(f"  setup done in {setup_seconds} s: {json.dumps(before)}", flush=True)
 
             print(f"  synthgov: plan, apply, verify over {records:,} records ...", flush=True)
-            synthgov = measure_synthgov(org, root, purge_ids, entries, mapping, warehouse_path)
+            synthgov = measure_synthgov(org, root, purge_ids, policies, mapping, warehouse_path)
             print(f"  baseline: {baseline_records:,} per-record REST deletes ...", flush=True)
             baseline = measure_baseline(org, baseline_ids)
             after = {

@@ -17,8 +17,9 @@ import pytest
 from synthgov.lake import MAPPED_PREFIXES, plan_prefix
 from synthgov.retention.apply import ApplyResult, apply_plan
 from synthgov.retention.evidence import EvidenceLedger
+from synthgov.lake import plan_prefix
 from synthgov.retention.plan import Plan, PlanInputError, PlanRequest, PlanTampered, build_plan
-from synthgov.retention.run import evidence_entry, purge_stores, verify_purge, write_evidence
+from synthgov.retention.run import evidence_entry, mask_fields_by_object, purge_stores, verify_purge, write_evidence
 from synthgov_sandbox.process import SandboxProcess
 from tests.retention_world import Built, World, build, fresh
 
@@ -57,14 +58,10 @@ def apply(world: World, plan: Plan, **kwargs: Any) -> ApplyResult:
     )
 
 
-def mask_fields(world: World) -> dict[str, list[str]]:
-    return {p["object"]: list(p.get("mask_fields") or []) for p in world.policies.retention}
-
-
 def full_run(world: World, plan: Plan, **kwargs: Any) -> tuple[ApplyResult, dict[str, Any]]:
     result = apply(world, plan, **kwargs)
     stores = purge_stores(world.lake, world.warehouse, plan, result, run_id="test-run")
-    check = verify_purge(world.conn, world.lake, plan, result, mask_fields(world))
+    check = verify_purge(world.conn, world.lake, plan, result, mask_fields_by_object(world.policies.retention))
     assert check.ok, check
     entry = evidence_entry(plan, result, approver=None, stores=stores, verification=check.as_dict())
     write_evidence(world.lake, entry)

@@ -32,7 +32,7 @@ def edit(directory: Path, name: str, change: object) -> None:
 def test_shipped_policies_are_valid_against_the_extraction_config() -> None:
     objects = {s.name for s in load_config().objects}
     policies = load_policies(known_objects=objects)
-    assert {p["id"] for p in policies.retention} >= {"ai-email-180d", "synthetic-lead-90d"}
+    assert {p.id for p in policies.retention} >= {"ai-email-180d", "synthetic-lead-90d"}
 
 
 @pytest.mark.parametrize(

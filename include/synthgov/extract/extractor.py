@@ -33,6 +33,7 @@ from synthgov import lake as lakes
 from synthgov.extract.config import ObjectSpec
 from synthgov.lake.purged import drop_purged, purged_id_hashes
 from synthgov.lake.runs import RunManifest, RunPart, sha256_file
+from synthgov.salesforce import bulk
 from synthgov.salesforce.connection import ApiLimitReached, SalesforceConnection
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,6 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "datetime": pa.timestamp("ms", tz="UTC"),
     "time": pa.string(),
 }
-BULK_PAGE = 50_000
 
 
 class ExtractionError(RuntimeError):
@@ -431,30 +431,7 @@ def _bulk_pages(
     schema: pa.Schema,
     poll_seconds: float,
 ) -> Iterator[pa.Table]:
-    """Bulk API 2.0 query: create the job, poll, then read CSV pages by locator.
-
-    Each call goes through the connection on its own, so an expired session or a transient
-    error is handled per call and the read resumes at the same locator.
-    """
-    base = f"/services/data/v{conn.creds.api_version}/jobs/query"
-    body = {
-        "operation": "queryAll" if include_deleted else "query",
-        "query": soql,
-        "columnDelimiter": "COMMA",
-        "lineEnding": "LF",
-    }
-    job = conn.call(lambda sf: _bulk_json(conn, sf, "POST", base, body))
-    job_id = job["id"]
-    delay = poll_seconds
-    while True:
-        info = conn.call(lambda sf: _bulk_json(conn, sf, "GET", f"{base}/{job_id}", None))
-        state = info["state"]
-        if state == "JobComplete":
-            break
-        if state in ("Failed", "Aborted"):
-            raise ExtractionError(f"Bulk API 2.0 query job {job_id} ended {state}: {info.get('errorMessage', '')}")
-        time.sleep(delay)
-        delay = min(delay * 2, 30.0)
+    """Bulk API 2.0 query pages as tables (synthgov.salesforce.bulk: one call at a time, cut pages refused)."""
     # Bulk CSV headers are the SOQL paths; null and empty text look the same in CSV.
     convert = pacsv.ConvertOptions(
         column_types={c.path: c.arrow_type for c in columns},
@@ -463,54 +440,17 @@ def _bulk_pages(
         timestamp_parsers=[pacsv.ISO8601],
     )
     header_map = {c.path: c.column for c in columns}
-    locator = ""
-    while True:
-        params = f"?maxRecords={BULK_PAGE}" + (f"&locator={locator}" if locator else "")
-        path = f"{base}/{job_id}/results{params}"
-
-        def results(sf: Salesforce, path: str = path) -> Any:
-            return _bulk_raw(conn, sf, path)
-
-        response = conn.call(results)
-        expected = int(response.headers["Sforce-NumberOfRecords"])
-        data = response.content
-        table = pacsv.read_csv(
-            io.BytesIO(data), read_options=pacsv.ReadOptions(use_threads=False), convert_options=convert
-        )
-        if table.num_rows != expected:
-            # A cut-off body parses as fewer rows; never write a page that lost rows.
-            raise ExtractionError(
-                f"Bulk API 2.0 page of job {job_id} has {table.num_rows} rows, the header says {expected}"
+    for page in bulk.query_pages(conn, soql, include_deleted=include_deleted, poll_seconds=poll_seconds):
+        try:
+            table = pacsv.read_csv(
+                io.BytesIO(page.body), read_options=pacsv.ReadOptions(use_threads=False), convert_options=convert
             )
-        table = table.rename_columns([header_map.get(n, n) for n in table.column_names]).select(schema.names)
-        yield table
-        locator = response.headers.get("Sforce-Locator", "null")
-        if not locator or locator == "null":
-            return
-
-
-def _bulk_json(conn: SalesforceConnection, sf: Salesforce, method: str, path: str, body: Any) -> Any:
-    response = _bulk_request(conn, sf, method, path, body)
-    return response.json()
-
-
-def _bulk_raw(conn: SalesforceConnection, sf: Salesforce, path: str) -> Any:
-    return _bulk_request(conn, sf, "GET", path, None)
-
-
-def _bulk_request(conn: SalesforceConnection, sf: Salesforce, method: str, path: str, body: Any) -> Any:
-    from simple_salesforce.util import exception_handler
-
-    response = conn.session.request(
-        method,
-        f"{conn.creds.instance_url}{path}",
-        json=body,
-        timeout=300,
-        headers={"Authorization": f"Bearer {sf.session_id}", "Content-Type": "application/json"},
-    )
-    if response.status_code >= 300:
-        exception_handler(response, "bulk2")
-    return response
+        except pa.ArrowInvalid as exc:
+            # A body cut inside a row does not parse at all; one cut between rows parses short.
+            raise bulk.BulkQueryError(f"Bulk API 2.0 page of job {page.job_id} cannot be read: {exc}") from None
+        # Never write a page that lost rows.
+        page.check(table.num_rows)
+        yield table.rename_columns([header_map.get(n, n) for n in table.column_names]).select(schema.names)
 
 
 __all__ = ["ApiLimitReached", "ExtractionError", "ObjectResult", "extract_object"]

@@ -8,12 +8,15 @@ serve, so no citation is written in two places.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import attr
 
 from synthgov.lineage.facets import RegulatoryControl, RegulatoryControlsJobFacet
+
+if TYPE_CHECKING:
+    from synthgov.retention.rules import Policy
 
 _C = RegulatoryControl
 
@@ -98,13 +101,13 @@ def split_citations(regulation: str) -> list[str]:
     return [part.strip() for part in regulation.split(";") if part.strip()]
 
 
-def retention_policy_controls(policies: Iterable[Mapping[str, Any]]) -> list[RegulatoryControl]:
+def retention_policy_controls(policies: Iterable[Policy]) -> list[RegulatoryControl]:
     """One control per retention policy, citing what its ``regulation`` field cites."""
     return [
         _C(
-            f"retention.policy.{policy['id']}",
-            split_citations(str(policy["regulation"])) or [str(policy["regulation"])],
-            f"{policy['object']}: {policy.get('action')} after {policy['days']} days ({policy.get('applies_to')})",
+            f"retention.policy.{policy.id}",
+            split_citations(policy.regulation) or [policy.regulation],
+            f"{policy.object}: {policy.action} after {policy.days} days ({policy.applies_to})",
         )
         for policy in policies
     ]

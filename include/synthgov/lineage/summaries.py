@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,7 @@ from synthgov.lineage.facets import (
 )
 
 if TYPE_CHECKING:
+    from synthgov.retention.rules import Policy
     from synthgov.warehouse import BaseWarehouse
 
 PROVENANCE_LEDGER = "marts.provenance_ledger"
@@ -70,25 +71,25 @@ def governance_regulations(warehouse: BaseWarehouse) -> list[tuple[str, str]]:
     ]
 
 
-def retention_policy_facet(entries: list[dict[str, Any]], policy_file: Path) -> RetentionPolicyJobFacet:
-    """The policies in force (validated entries of ``retention.yml``), defaults as the planner applies them."""
+def retention_policy_facet(entries: Sequence[Policy], policy_file: Path) -> RetentionPolicyJobFacet:
+    """The policies in force (validated ``retention.yml``), defaults as the planner applies them."""
     policies = []
     for p in entries:
-        caps = p.get("caps") or {}
+        entry = p.as_entry()
         policies.append(
             RetentionPolicy(
-                id=str(p["id"]),
-                object=str(p["object"]),
-                appliesTo=str(p["applies_to"]),
-                days=int(p["days"]),
-                clock=str(p.get("clock", "generated_at")),
-                action=str(p["action"]),
-                regulation=str(p["regulation"]),
-                approvalThreshold=int(p.get("approval_threshold", 0)),
-                exempt=[str(e) for e in p.get("exempt", [])],
-                maskFields=[str(f) for f in p.get("mask_fields") or []],
-                maxRecords=int(caps["max_records"]) if "max_records" in caps else None,
-                maxFraction=float(caps["max_fraction"]) if "max_fraction" in caps else None,
+                id=p.id,
+                object=p.object,
+                appliesTo=p.applies_to,
+                days=p.days,
+                clock=p.clock,
+                action=p.action,
+                regulation=p.regulation,
+                approvalThreshold=p.approval_threshold,
+                exempt=list(entry["exempt"]),
+                maskFields=list(p.mask_fields),
+                maxRecords=p.max_records,
+                maxFraction=None if p.max_fraction is None else float(p.max_fraction),
             )
         )
     return RetentionPolicyJobFacet(

@@ -220,7 +220,7 @@ def policies(directory: Path | None) -> dict[str, Any]:
     return {
         "directory": str(loaded.directory),
         "files_sha256": files,
-        "retention": jsonable(loaded.retention),
+        "retention": [p.as_entry() for p in loaded.retention],
         "ai_tools": jsonable(loaded.ai_tools),
         "mapping": jsonable(loaded.mapping),
     }

@@ -24,8 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from synthgov.lake import Lake, plan_journal_prefix
-from synthgov.retention.plan import load_plan, policies_from
-from synthgov.retention.rules import LiveRecord, Request, decide, evidence_kinds
+from synthgov.retention.plan import Plan, load_plan
+from synthgov.retention.rules import LiveRecord, Policy, Request, decide, evidence_kinds
 from synthgov.retention.salesforce_ops import (
     BULK_THRESHOLD,
     REST_CHUNK,
@@ -67,12 +67,33 @@ class ApplyResult:
         return {k: v for k, v in self.outcomes.items() if v["outcome"] == "failed"}
 
 
+def _journal(lake: Lake, plan_id: str) -> Journal:
+    """Where apply records its Bulk jobs and per-record outcomes: next to the plan."""
+    return Journal(lake, plan_journal_prefix(plan_id))
+
+
+def load_applied(lake: Lake, plan_id: str, expected_sha256: str, *, api_calls: int = 0) -> tuple[Plan, ApplyResult]:
+    """The plan (checked against the approved hash) and what applying it did, as its journal holds it.
+
+    The steps after apply read outcomes from the lake rather than from XCom, which stays small;
+    `api_calls` is the apply's own count, when the caller has it (the journal does not keep it).
+    """
+    plan = load_plan(lake, plan_id, expected_sha256)
+    return plan, ApplyResult(plan.plan_id, plan.sha256, journalled_outcomes(lake, plan_id), api_calls)
+
+
+def journalled_outcomes(lake: Lake, plan_id: str) -> dict[str, dict[str, str]]:
+    """Per-record outcomes so far (also of an apply that failed half-way: what it changed is on record)."""
+    outcomes: dict[str, dict[str, str]] = _journal(lake, plan_id).get("outcomes") or {}
+    return outcomes
+
+
 def apply_plan(
     conn: SalesforceConnection,
     lake: Lake,
     plan_id: str,
     expected_sha256: str,
-    policy_entries: Sequence[Mapping[str, Any]],
+    policies: Sequence[Policy],
     mapping: Mapping[str, Any],
     *,
     bulk_threshold: int = BULK_THRESHOLD,
@@ -83,8 +104,8 @@ def apply_plan(
 ) -> ApplyResult:
     """Apply the plan (checked against `expected_sha256`, the hash that was approved)."""
     plan = load_plan(lake, plan_id, expected_sha256)
-    policies = {p.id: p for p in policies_from(policy_entries)}
-    journal = Journal(lake, plan_journal_prefix(plan_id))
+    by_id = {p.id: p for p in policies}
+    journal = _journal(lake, plan_id)
     outcomes: dict[str, dict[str, str]] = journal.get("outcomes") or {}
     calls_before = conn.budget.calls
     request = Request(
@@ -114,7 +135,7 @@ def apply_plan(
         journal.put("outcomes", outcomes)
 
     for (policy_id, obj, action), group_rows in sorted(groups.items()):
-        policy = policies.get(policy_id)
+        policy = by_id.get(policy_id)
         if policy is None:
             raise RuntimeError(f"plan {plan_id} names policy {policy_id!r}, which retention.yml no longer has")
         step = f"{policy_id}.{obj}.{action}"

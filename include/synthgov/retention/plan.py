@@ -170,8 +170,6 @@ class Plan:
         return [r for r in self.rows if r["status"] == "planned"]
 
 
-def policies_from(entries: Sequence[Mapping[str, Any]]) -> list[Policy]:
-    return [Policy.from_entry(e) for e in entries]
 
 
 def read_candidates(warehouse: BaseWarehouse, request: PlanRequest, policies: Sequence[Policy]) -> list[Candidate]:
@@ -236,14 +234,13 @@ def build_plan(
     conn: SalesforceConnection,
     lake: Lake,
     warehouse: BaseWarehouse,
-    policy_entries: Sequence[Mapping[str, Any]],
+    policies: Sequence[Policy],
     mapping: Mapping[str, Any],
     request: PlanRequest,
     *,
     plan_id: str | None = None,
 ) -> Plan:
     """Make and store a plan. Nothing in the org changes; a dry run ends here."""
-    policies = policies_from(policy_entries)
     request.validate(policies)
     by_id = {p.id: p for p in policies}
     candidates = read_candidates(warehouse, request, policies)

@@ -42,7 +42,7 @@ SKIP_REASONS = (
 
 @dataclass(frozen=True)
 class Policy:
-    """One entry of include/policies/retention.yml, validated by synthgov.policies."""
+    """One entry of include/policies/retention.yml, as `synthgov.policies.load_policies` returns it validated."""
 
     id: str
     object: str
@@ -74,6 +74,29 @@ class Policy:
             max_fraction=caps.get("max_fraction"),
             regulation=str(entry["regulation"]),
         )
+
+    def as_entry(self) -> dict[str, Any]:
+        """The policy as retention.yml spells it, defaults filled in (what the evidence pack shows)."""
+        caps: dict[str, Any] = {}
+        if self.max_records is not None:
+            caps["max_records"] = self.max_records
+        if self.max_fraction is not None:
+            caps["max_fraction"] = self.max_fraction
+        entry: dict[str, Any] = {
+            "id": self.id,
+            "object": self.object,
+            "applies_to": self.applies_to,
+            "days": self.days,
+            "clock": self.clock,
+            "exempt": [e for e in ("legal_hold", "human_reviewed") if e in self.exempt],
+            "action": self.action,
+            "approval_threshold": self.approval_threshold,
+            "caps": caps,
+            "regulation": self.regulation,
+        }
+        if self.mask_fields:  # only masking policies name fields, as in the file
+            entry["mask_fields"] = list(self.mask_fields)
+        return entry
 
 
 @dataclass(frozen=True)

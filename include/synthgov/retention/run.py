@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from synthgov.lake import Lake
 from synthgov.retention.apply import REDACTED, ApplyResult
 from synthgov.retention.evidence import AppendedEntry, EvidenceLedger
 from synthgov.retention.plan import Plan
+from synthgov.retention.rules import Policy
 from synthgov.retention.salesforce_ops import alive_ids, fetch_rows
 from synthgov.salesforce.connection import SalesforceConnection
 from synthgov.salesforce.ids import hash_record_id
@@ -49,7 +51,51 @@ class Verification:
         }
 
 
-def erased_by_object(plan: Plan, result: ApplyResult, *, include_masked: bool) -> dict[str, list[str]]:
+@dataclass(frozen=True)
+class PlanSummary:
+    """What the steps after planning need of a plan, small enough for XCom (no record ids, no content)."""
+
+    plan_id: str
+    sha256: str
+    run_kind: str
+    planned: int
+    skipped: dict[str, int]  # reason -> records left alone at planning
+    deferred: int
+    by_object: dict[str, int]
+    approval_required: bool
+    approval_why: list[str]
+    plan_uri: str
+
+    @classmethod
+    def of(cls, plan: Plan, lake: Lake) -> PlanSummary:
+        counts = plan.manifest["counts"]
+        return cls(
+            plan_id=plan.plan_id,
+            sha256=plan.sha256,
+            run_kind=str(plan.manifest["request"]["run_kind"]),
+            planned=int(counts["planned"]),
+            skipped=dict(counts["skipped"]),
+            deferred=int(counts["deferred"]),
+            by_object=dict(counts["by_object"]),
+            approval_required=bool(plan.manifest["approval"]["required"]),
+            approval_why=list(plan.manifest["approval"]["why"]),
+            plan_uri=lake.uri(plan.manifest["file"]["key"]),
+        )
+
+    def to_xcom(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_xcom(cls, value: Mapping[str, Any]) -> PlanSummary:
+        return cls(**{f.name: value[f.name] for f in dataclass_fields(cls)})
+
+
+def mask_fields_by_object(policies: Sequence[Policy]) -> dict[str, list[str]]:
+    """object -> the fields its masking policy blanks (what verification reads back)."""
+    return {p.object: list(p.mask_fields) for p in policies}
+
+
+def erased_by_object(result: ApplyResult, *, include_masked: bool) -> dict[str, list[str]]:
     """Record ids per object whose content is gone from the org (masked ones too if asked)."""
     out: dict[str, list[str]] = defaultdict(list)
     for rid, o in sorted(result.outcomes.items()):
@@ -69,8 +115,8 @@ def purge_stores(
     from synthgov.lake.purged import record_purged
     from synthgov.retention import lake_purge
 
-    content = erased_by_object(plan, result, include_masked=True)
-    deleted = erased_by_object(plan, result, include_masked=False)
+    content = erased_by_object(result, include_masked=True)
+    deleted = erased_by_object(result, include_masked=False)
     # Registered first: should the purge die half-way, no extraction in between brings the rows back.
     for obj, ids in deleted.items():
         record_purged(lake, obj, ids, run_id)
@@ -102,7 +148,7 @@ def verify_purge(
             continue
         for rid in sorted(alive_ids(conn, obj, ids)):
             check.salesforce_alive.append(f"{obj} {rid} is alive (policy {rows[rid]['policy_id']})")
-    content = erased_by_object(plan, result, include_masked=True)
+    content = erased_by_object(result, include_masked=True)
     for leftover in lake_purge.find_in_lake(lake, {k: set(v) for k, v in content.items()}):
         check.lake_leftovers.append(str(leftover))
     return check
@@ -155,8 +201,24 @@ def _outcome(record_id: str, outcome: Mapping[str, str]) -> dict[str, str]:
     return item
 
 
+@dataclass(frozen=True)
+class Evidenced:
+    """A run's ledger entry as written, whether the whole ledger still verifies, and the receipt."""
+
+    appended: AppendedEntry
+    ledger_ok: bool
+    receipt: str
+
+
 def write_evidence(lake: Lake, entry: Mapping[str, Any]) -> AppendedEntry:
     return EvidenceLedger(lake).append(entry)
+
+
+def record_evidence(lake: Lake, plan: Plan, result: ApplyResult, entry: Mapping[str, Any]) -> Evidenced:
+    """Append the entry, verify the chain it joined, and write the receipt for people."""
+    appended = write_evidence(lake, entry)
+    intact = EvidenceLedger(lake).verify().ok
+    return Evidenced(appended, intact, receipt(plan, result, appended, intact))
 
 
 def receipt(plan: Plan, result: ApplyResult | None, appended: AppendedEntry | None, ledger_ok: bool | None) -> str:
@@ -196,7 +258,7 @@ def run_scheduled(
     conn: SalesforceConnection,
     lake: Lake,
     warehouse: BaseWarehouse,
-    policy_entries: Sequence[Mapping[str, Any]],
+    policies: Sequence[Policy],
     mapping: Mapping[str, Any],
 ) -> ScheduledRun:
     """A scheduled purge outside Airflow (the demo): every due record, unless the plan needs a person.
@@ -207,21 +269,18 @@ def run_scheduled(
     from synthgov.retention.apply import apply_plan
     from synthgov.retention.plan import PlanRequest, build_plan
 
-    plan = build_plan(conn, lake, warehouse, policy_entries, mapping, PlanRequest(run_kind="scheduled"))
+    plan = build_plan(conn, lake, warehouse, policies, mapping, PlanRequest(run_kind="scheduled"))
     if not plan.planned:
         return ScheduledRun(plan, None, None, receipt(plan, None, None, None) + "\n  nothing was due")
     if plan.manifest["approval"]["required"]:
         text = receipt(plan, None, None, None).replace("dry run: nothing was changed", "waits for approval")
         why = "; ".join(plan.manifest["approval"]["why"])
         return ScheduledRun(plan, None, None, f"{text}\n  approval needed ({why}): run the DAG in Airflow to approve")
-    result = apply_plan(conn, lake, plan.plan_id, plan.sha256, policy_entries, mapping)
+    result = apply_plan(conn, lake, plan.plan_id, plan.sha256, policies, mapping)
     stores = purge_stores(lake, warehouse, plan, result, run_id=plan.plan_id)
-    masks = {str(p["object"]): list(p.get("mask_fields") or []) for p in policy_entries}
-    check = verify_purge(conn, lake, plan, result, masks)
+    check = verify_purge(conn, lake, plan, result, mask_fields_by_object(policies))
     entry = evidence_entry(plan, result, approver=None, stores=stores, verification=check.as_dict())
-    appended = write_evidence(lake, entry)
-    intact = EvidenceLedger(lake).verify().ok
-    text = receipt(plan, result, appended, intact)
+    evidenced = record_evidence(lake, plan, result, entry)
     if not check.ok:
-        raise VerificationFailed(f"{text}\n  verification FAILED: {check.as_dict()}")
-    return ScheduledRun(plan, result, appended, text)
+        raise VerificationFailed(f"{evidenced.receipt}\n  verification FAILED: {check.as_dict()}")
+    return ScheduledRun(plan, result, evidenced.appended, evidenced.receipt)

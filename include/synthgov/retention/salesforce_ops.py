@@ -22,6 +22,7 @@ from typing import Any
 
 from synthgov.lake import Lake
 from synthgov.retention.rules import LiveRecord
+from synthgov.salesforce.bulk import PAGE_ROWS, query_pages
 from synthgov.salesforce.connection import SalesforceConnection
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 REST_CHUNK = 200  # ids per REST query (the URL stays far below its length limit) and per composite call
 BULK_QUERY_CHUNK = 4000  # ids per Bulk 2.0 query job: 4,000 quoted ids are ~84,000 characters of SOQL
 BULK_THRESHOLD = 2000  # from this many ids on, Bulk API 2.0 rather than REST / composite
-BULK_PAGE = 50000  # rows per Bulk 2.0 results page
 LOCK_ERROR = "UNABLE_TO_LOCK_ROW"
 GONE_ERROR = "ENTITY_IS_DELETED"
 # The parent whose lock a child's DML takes: lock failures are retried grouped by it.
@@ -117,27 +117,8 @@ def query_rows(
         result = conn.call(lambda sf: sf.query_all(soql))
         rows = [{k: v for k, v in r.items() if k != "attributes"} for r in result["records"]]
         return [r for r in rows if keep is None or keep(r)]
-    base = f"/services/data/v{conn.creds.api_version}/jobs/query"
-    body = {"operation": "query", "query": soql, "columnDelimiter": "COMMA", "lineEnding": "LF"}
-    job_id = conn.request("POST", base, json_body=body).json()["id"]
-    delay = 0.2
-    while True:
-        state = conn.request("GET", f"{base}/{job_id}").json()
-        if state["state"] == "JobComplete":
-            break
-        if state["state"] in ("Failed", "Aborted"):
-            raise PurgeApiError(f"Bulk API 2.0 query job {job_id} ended {state['state']}: {state.get('errorMessage')}")
-        time.sleep(delay)
-        delay = min(delay * 2, 10.0)
-    out: list[dict[str, Any]] = []
-    locator = ""
-    while True:
-        suffix = f"?maxRecords={BULK_PAGE}" + (f"&locator={locator}" if locator else "")
-        response = conn.request("GET", f"{base}/{job_id}/results{suffix}", accept="text/csv")
-        out.extend(r for r in csv.DictReader(io.StringIO(response.text)) if keep is None or keep(r))
-        locator = response.headers.get("Sforce-Locator", "null")
-        if not locator or locator == "null":
-            return out
+    # synthgov.salesforce.bulk refuses a page with fewer rows than the org declared.
+    return [r for page in query_pages(conn, soql) for r in page.records() if keep is None or keep(r)]
 
 
 def object_count(conn: SalesforceConnection, obj: str) -> int:
@@ -150,7 +131,7 @@ def _whole_object_is_cheaper(n_ids: int, total: int) -> bool:
     (a job is ~3 calls plus a page per 50,000 rows) and the object is at most four times the id set, so
     a read never walks a huge object for a few ids."""
     chunk_calls = 3 * -(-n_ids // BULK_QUERY_CHUNK)
-    whole_calls = 3 + max(0, -(-total // BULK_PAGE) - 1)
+    whole_calls = 3 + max(0, -(-total // PAGE_ROWS) - 1)
     return total <= 4 * n_ids and whole_calls < chunk_calls
 
 

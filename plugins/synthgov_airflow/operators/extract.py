@@ -40,8 +40,8 @@ class SalesforceExtractOperator(BaseOperator):
 
     An exhausted API budget skips the task rather than failing it: the object's watermark has not
     moved, so the next run reads the whole window. An object missing from the extraction config fails
-    without retries, because retrying cannot fix it. Other errors (including ExtractionError, which
-    also covers failed Bulk jobs and cut-off pages) take the task's retries.
+    without retries, because retrying cannot fix it. Other errors (ExtractionError, and BulkQueryError
+    for failed Bulk jobs and cut-off pages) take the task's retries.
 
     :param object_name: the sObject API name, as listed in the extraction config (templated, mappable)
     :param salesforce_conn_id: the Airflow connection of the org
