@@ -8,7 +8,8 @@ import pytest
 
 from synthgov import lake as lakes
 from synthgov.extract.config import ObjectSpec
-from synthgov.extract.extractor import extract_object, new_run_id, read_watermark
+from synthgov.extract.extractor import extract_object, read_watermark
+from synthgov.lake.runs import new_run_id
 from synthgov.retention.salesforce_ops import fetch_rows, query_rows
 from synthgov.salesforce.bulk import BulkQueryError
 from synthgov_sandbox.process import SandboxProcess

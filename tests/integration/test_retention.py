@@ -17,7 +17,6 @@ import pytest
 from synthgov.lake import MAPPED_PREFIXES, plan_prefix
 from synthgov.retention.apply import ApplyResult, apply_plan
 from synthgov.retention.evidence import EvidenceLedger
-from synthgov.lake import plan_prefix
 from synthgov.retention.plan import Plan, PlanInputError, PlanRequest, PlanTampered, build_plan
 from synthgov.retention.run import evidence_entry, mask_fields_by_object, purge_stores, verify_purge, write_evidence
 from synthgov_sandbox.process import SandboxProcess

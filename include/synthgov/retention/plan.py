@@ -170,8 +170,6 @@ class Plan:
         return [r for r in self.rows if r["status"] == "planned"]
 
 
-
-
 def read_candidates(warehouse: BaseWarehouse, request: PlanRequest, policies: Sequence[Policy]) -> list[Candidate]:
     """Candidates from the marts, narrowed by the request; one per record (the first policy in the file wins)."""
     if not warehouse.has_table("marts", "retention_candidates"):

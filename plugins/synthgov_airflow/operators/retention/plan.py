@@ -80,8 +80,8 @@ class RetentionPlanOperator(RetentionStep):
         self.warehouse = None
 
     def record_lineage(self, context: Context) -> None:
-        from synthgov.lineage import datasets
         from synthgov.lake import plan_prefix
+        from synthgov.lineage import datasets
         from synthgov.warehouse import open_warehouse
 
         warehouse = self.warehouse or open_warehouse()
