@@ -50,7 +50,7 @@ from synthgov.salesforce.connection import Credentials, SalesforceConnection
 from synthgov.sandbox.process import SandboxProcess
 from synthgov.sandbox.schema import API_VERSION
 from synthgov.sandbox.values import parse_datetime
-from synthgov.warehouse import Warehouse
+from synthgov.warehouse import DuckDBWarehouse
 from tests.bench.bulk import http_session, ingest
 
 POLICY_ID = "ai-task-90d"
@@ -205,7 +205,7 @@ def measure_synthgov(
     )
     conn = SalesforceConnection(creds)
     lake = LocalLake(root / "lake")
-    warehouse = Warehouse(warehouse_path)
+    warehouse = DuckDBWarehouse(warehouse_path)
     start = time.perf_counter()
 
     mark = _mark(org, conn)

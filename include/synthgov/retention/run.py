@@ -18,7 +18,7 @@ from synthgov.retention.evidence import AppendedEntry, EvidenceLedger, hash_reco
 from synthgov.retention.plan import Plan
 from synthgov.retention.salesforce_ops import alive_ids, fetch_rows
 from synthgov.salesforce.connection import SalesforceConnection
-from synthgov.warehouse import BaseWarehouse
+from synthgov.warehouse import Warehouse, raw_loader
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def erased_by_object(plan: Plan, result: ApplyResult, *, include_masked: bool) -
 
 
 def purge_stores(
-    lake: Lake, warehouse: BaseWarehouse | None, plan: Plan, result: ApplyResult, *, run_id: str
+    lake: Lake, warehouse: Warehouse | None, plan: Plan, result: ApplyResult, *, run_id: str
 ) -> dict[str, Any]:
     """Remove what the org no longer holds from the lake (every file and version) and the warehouse.
 
@@ -75,7 +75,7 @@ def purge_stores(
     report = lake_purge.purge_lake(lake, {k: set(v) for k, v in content.items()}, run_id=run_id)
     removed = 0
     if warehouse is not None and deleted:
-        removed = warehouse.record_purged(deleted, run_id, datetime.now(UTC))
+        removed = raw_loader.record_purged(warehouse, deleted, run_id, datetime.now(UTC))
     return {"lake": report.as_dict(), "warehouse_rows_removed": removed}
 
 
@@ -193,7 +193,7 @@ class ScheduledRun:
 def run_scheduled(
     conn: SalesforceConnection,
     lake: Lake,
-    warehouse: BaseWarehouse,
+    warehouse: Warehouse,
     policy_entries: Sequence[Mapping[str, Any]],
     mapping: Mapping[str, Any],
 ) -> ScheduledRun:

@@ -168,7 +168,7 @@ class RetentionPlanOperator(_RetentionStep):
 
         warehouse = open_warehouse()
         for table in ("marts.retention_candidates", "marts.provenance_ledger"):
-            self._inputs.append(_Seen(*datasets.warehouse_dataset(warehouse, table)))
+            self._inputs.append(_Seen(warehouse.lineage_namespace, warehouse.dataset_name(table)))
         summary = self._summary(context)
         if summary is None:  # failed before a plan was written
             return
@@ -256,7 +256,7 @@ class RetentionPurgeStoresOperator(_RetentionStep):
         if deleted:
             warehouse = open_warehouse()
             for table in [*(table_name(obj) for obj in sorted(deleted)), PURGED_TABLE]:
-                self._outputs.append(_Seen(*datasets.warehouse_dataset(warehouse, table)))
+                self._outputs.append(_Seen(warehouse.lineage_namespace, warehouse.dataset_name(table)))
 
 
 class RetentionVerifyOperator(_RetentionStep):
