@@ -36,7 +36,8 @@ DBT_SOURCES := $(shell find dbt_project -path dbt_project/target -prune -o -type
 $(DBT_MANIFEST): $(BIN)/.synced $(DBT_SOURCES) include/policies/*.yml
 	$(BIN)/synthgov policies export --no-warehouse > /dev/null
 	SYNTHGOV_DUCKDB_PATH=$(SYNTHGOV_HOME)/warehouse.duckdb $(BIN)/dbt parse --quiet \
-		--project-dir dbt_project --profiles-dir dbt_project --target duckdb
+		--project-dir dbt_project --profiles-dir dbt_project \
+		--target "$$($(BIN)/python -c 'from synthgov.settings import dbt_target; print(dbt_target())')"
 
 dbt-manifest: $(DBT_MANIFEST)
 

@@ -27,7 +27,7 @@ from synthgov.settings import Settings
 from synthgov.training.manifest import read_training_manifests
 from synthgov.training.posture import read_training_lake_posture
 from synthgov.training.zone import open_training_zone
-from synthgov.warehouse import Warehouse
+from synthgov.warehouse import DuckDBWarehouse
 from synthgov_sandbox.process import SandboxProcess
 from tests.integration.test_dbt_duckdb import _copy_project, _org_time, _warehouse_columns, connect, dbt
 
@@ -47,7 +47,7 @@ class World:
     org: SandboxProcess
     conn: SalesforceConnection
     lake: Lake
-    warehouse: Warehouse
+    warehouse: DuckDBWarehouse
     policies: Policies
     truth: dict[str, Any]
 
@@ -80,7 +80,7 @@ def build(org: SandboxProcess, root: Path) -> Built:
     config = load_config()
     objects = [spec.name for spec in config.objects]
     lake = LocalLake(root / "lake")
-    warehouse = Warehouse(root / "w.duckdb")
+    warehouse = DuckDBWarehouse(root / "w.duckdb")
     settings = Settings(home=root, window_lag_seconds=0, bulk_poll_seconds=0)
     run = extract_all(connect(org), lake, config, settings)
     # The training zone as a nightly reads it: the governance models need its snapshot tables.
@@ -121,7 +121,7 @@ def fresh(org: SandboxProcess, built: Built, tmp: Path) -> Iterator[World]:
         org=org,
         conn=connect(org),
         lake=LocalLake(tmp / "lake"),
-        warehouse=Warehouse(tmp / "w.duckdb"),
+        warehouse=DuckDBWarehouse(tmp / "w.duckdb"),
         policies=load_policies(),
         truth=org.control("GET", "ground-truth"),
     )

@@ -275,12 +275,13 @@ def main(argv: list[str] | None = None) -> int:
 def run_policies(args: argparse.Namespace) -> int:
     from synthgov.extract.config import ConfigError, load_config
     from synthgov.policies import PolicyError, export_for_dbt, load_policies
+    from synthgov.warehouse import WarehouseError
 
     try:
         objects = {s.name for s in load_config().objects}
         columns = None if args.no_warehouse else _warehouse_columns()
         policies = load_policies(args.policy_dir, known_objects=objects, known_columns=columns)
-    except (PolicyError, ConfigError) as exc:
+    except (PolicyError, ConfigError, WarehouseError) as exc:
         print(f"synthgov policies {args.policies_command}: {exc}", file=sys.stderr)
         return 1
     if args.policies_command == "export":
@@ -372,23 +373,14 @@ def run_training_check(files: list[Path]) -> int:
 
 
 def _warehouse_columns() -> dict[str, set[str]] | None:
-    """Raw columns per extracted object, from the DuckDB warehouse if it has been loaded."""
-    import duckdb
-
+    """Raw columns per extracted object, from the warehouse if it has been loaded."""
     from synthgov.extract.config import load_config
-    from synthgov.settings import duckdb_path
+    from synthgov.warehouse import open_warehouse
 
-    path = duckdb_path()
-    if not path.exists():
+    warehouse = open_warehouse()
+    if not warehouse.exists():  # opening would create an empty DuckDB file
         return None
-    with duckdb.connect(str(path), read_only=True) as con:
-        rows = con.execute(
-            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'raw_salesforce'"
-        ).fetchall()
-    by_table: dict[str, set[str]] = {}
-    for table, column in rows:
-        by_table.setdefault(str(table), set()).add(str(column))
-    return {s.name: by_table[s.name.lower()] for s in load_config().objects if s.name.lower() in by_table} or None
+    return warehouse.raw_columns(s.name for s in load_config().objects) or None
 
 
 def run_summary(state_dir: Path) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 
 class SettingsError(ValueError):
@@ -30,6 +31,42 @@ def duckdb_path() -> Path:
     if configured:
         return Path(configured).expanduser().resolve()
     return home() / "warehouse.duckdb"
+
+
+WarehouseKind = Literal["duckdb", "postgres"]
+WAREHOUSE_ENV = "SYNTHGOV_WAREHOUSE"
+DBT_TARGET_ENV = "SYNTHGOV_DBT_TARGET"
+PG_DSN_ENV = "SYNTHGOV_PG_DSN"
+# libpq keyword -> (variable, default). dbt_project/profiles.yml's postgres output carries the same
+# defaults (a unit test holds them equal), so Python and dbt reach the same database when nothing is
+# set; an empty default is left to libpq (PGPASSWORD, ~/.pgpass).
+PG_PART_ENVS: dict[str, tuple[str, str]] = {
+    "host": ("SYNTHGOV_PG_HOST", "127.0.0.1"),
+    "port": ("SYNTHGOV_PG_PORT", "5432"),
+    "user": ("SYNTHGOV_PG_USER", "postgres"),
+    "password": ("SYNTHGOV_PG_PASSWORD", ""),
+    "dbname": ("SYNTHGOV_PG_DATABASE", "synthgov"),
+}
+
+
+def warehouse_kind() -> WarehouseKind:
+    """The warehouse for Python and dbt alike: ``$SYNTHGOV_WAREHOUSE``, ``duckdb`` (default) or ``postgres``."""
+    raw = os.environ.get(WAREHOUSE_ENV, "")
+    kind = raw.strip().lower() or "duckdb"
+    if kind == "duckdb":
+        return "duckdb"
+    if kind in ("postgres", "postgresql"):
+        return "postgres"
+    raise SettingsError(f"{WAREHOUSE_ENV} must be 'duckdb' or 'postgres', got {raw!r}")
+
+
+def dbt_target() -> str:
+    """The dbt_project/profiles.yml output dbt runs on: the warehouse's, unless ``$SYNTHGOV_DBT_TARGET`` overrides it.
+
+    The override is for a profile of one's own (another output name for the same database); pointing
+    it at the other warehouse splits the nightly between two databases.
+    """
+    return os.environ.get(DBT_TARGET_ENV) or warehouse_kind()
 
 
 # dbt's flags (as environment variables) for scheduled builds. Unit tests check the SQL's logic on

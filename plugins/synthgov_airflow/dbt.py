@@ -23,13 +23,10 @@ MANIFEST = DBT_PROJECT / "target" / "manifest.json"
 DBT_LINEAGE_CALLBACK = "synthgov_airflow.lineage.emit_dbt_model_events"
 
 
-def dbt_target() -> str:
-    return os.environ.get("SYNTHGOV_DBT_TARGET", "duckdb")
-
-
 def dbt_env() -> dict[str, str]:
-    """What dbt reads: the warehouse's absolute path (the project is copied to a temp dir), and the
-    production flags (data tests only; unit tests are CI's: synthgov.settings.DBT_PRODUCTION_FLAGS)."""
+    """What dbt reads: the DuckDB file's absolute path (the project is copied to a temp dir; on PostgreSQL
+    the profile reads SYNTHGOV_PG_* itself), and the production flags (data tests only; unit tests are
+    CI's: synthgov.settings.DBT_PRODUCTION_FLAGS)."""
     from synthgov.settings import DBT_PRODUCTION_FLAGS, duckdb_path
 
     return {"SYNTHGOV_DUCKDB_PATH": str(duckdb_path()), **DBT_PRODUCTION_FLAGS}
@@ -59,6 +56,8 @@ def governance_task_group(*, as_of: str, group_id: str = "dbt", **kwargs: Any) -
         RenderConfig,
         TestBehavior,
     )
+
+    from synthgov.settings import dbt_target
 
     if not MANIFEST.exists():
         raise FileNotFoundError(

@@ -2,7 +2,7 @@
 
 It starts the sandbox org (HTTPS on loopback, demo data), points the Airflow connection
 `salesforce_default` at it, runs the nightly DAG with `dag.test()` (extract every configured
-object into the local lake, inspect the media, load DuckDB) and prints what happened and where
+object into the local lake, inspect the media, load the warehouse) and prints what happened and where
 to look. State lives under SYNTHGOV_HOME (default ./.synthgov): a second run is incremental.
 """
 
@@ -12,7 +12,10 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from synthgov.warehouse import Warehouse
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -143,14 +146,12 @@ def _run_nightly() -> str:
 
 
 def _print_run_summary(home: Path, calls: dict[str, Any]) -> None:
-    import duckdb
     import pyarrow.parquet as pq
 
     from synthgov import lake as lakes
     from synthgov.extract.config import load_config
     from synthgov.extract.media import FINDINGS_OBJECT
-    from synthgov.settings import duckdb_path
-    from synthgov.warehouse import Warehouse, table_name
+    from synthgov.warehouse import RAW_SCHEMA, open_warehouse, row_count, table_name
 
     lake = lakes.open_lake()
     print("\nNightly run (this run's extraction per object):")
@@ -182,42 +183,30 @@ def _print_run_summary(home: Path, calls: dict[str, Any]) -> None:
         for label, n in sorted(classes.items()):
             print(f"  {label:<40}{n:>5}")
     print(f"\nAPI calls the org counted (rolling 24 h): {calls['used']} of {calls['max']}")
-    warehouse = Warehouse()
-    # Not read-only: dbt-duckdb keeps its read-write handle open in this process after an in-process
-    # build, and DuckDB refuses a second handle to one file with a different mode.
-    with duckdb.connect(str(duckdb_path())) as con:
-        tables = con.execute(
+    # Read-write on DuckDB (as every warehouse opens): dbt-duckdb keeps its read-write handle open in this
+    # process after an in-process build, and DuckDB refuses a second handle to one file with a different mode.
+    with open_warehouse() as warehouse:
+        tables = warehouse.query(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw_salesforce' "
             "AND table_name NOT LIKE '\\_sg%' ESCAPE '\\' ORDER BY 1"
-        ).fetchall()
-    print(f"\nWarehouse {duckdb_path()} (schema raw_salesforce): {len(tables)} tables")
-    for obj in [s.name for s in load_config().objects] + [FINDINGS_OBJECT]:
-        print(f"  {table_name(obj):<45}{warehouse.row_count(obj):>9} rows")
-    _print_governance_summary()
+        )
+        print(f"\nWarehouse {warehouse.description} (schema {RAW_SCHEMA}): {len(tables)} tables")
+        for obj in [s.name for s in load_config().objects] + [FINDINGS_OBJECT]:
+            print(f"  {table_name(obj):<45}{row_count(warehouse, obj):>9} rows")
+        _print_governance_summary(warehouse)
     print("\nWhere to look:")
     print(f"  lake        {lake.url}  (raw/salesforce/<Object>/run_date=.../run_id=.../, state/watermarks/)")
-    print(f"  warehouse   duckdb {duckdb_path()}")
+    print(f"  warehouse   {warehouse.description}")
     print(f"  airflow     {os.environ['AIRFLOW_HOME']}  (make airflow serves the UI on these DAGs)")
     print(f"  sandbox     {home / 'sandbox'}  (make sandbox serves the org again)")
 
 
-def _print_governance_summary() -> None:
-    import duckdb
-
-    from synthgov.settings import duckdb_path
-
+def _print_governance_summary(warehouse: Warehouse) -> None:
     columns = ["control", "regulation", "status", "findings", "high_findings", "medium_findings", "low_findings"]
-    # Not read-only: dbt-duckdb keeps its read-write handle open in this process after an in-process
-    # build, and DuckDB refuses a second handle to one file with a different mode.
-    with duckdb.connect(str(duckdb_path())) as con:
-        built = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
-            "AND table_name = 'governance_summary'"
-        ).fetchone()
-        if not built or not built[0]:
-            print("\nGovernance summary: not built (the dbt step did not run)")
-            return
-        rows = con.execute(f"SELECT {', '.join(columns)} FROM marts.governance_summary ORDER BY control").fetchall()
+    if not warehouse.has_table("marts", "governance_summary"):
+        print("\nGovernance summary: not built (the dbt step did not run)")
+        return
+    rows = warehouse.query(f"SELECT {', '.join(columns)} FROM marts.governance_summary ORDER BY control")
     print("\nGovernance summary (marts.governance_summary):")
     print(f"  {'control':<36}{'regulation':<50}{'status':<16}{'findings':>9}{'high':>6}{'medium':>8}{'low':>5}")
     for control, regulation, status, findings, high, medium, low in rows:

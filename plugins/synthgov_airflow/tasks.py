@@ -42,24 +42,17 @@ def export_policies() -> list[str]:
 
     A bad policy fails here, naming the file, the entry and the problem, before any model runs.
     """
-    import duckdb
     from airflow.sdk.exceptions import AirflowFailException
 
     from synthgov.extract.config import load_config
     from synthgov.policies import PolicyError, export_for_dbt, load_policies
-    from synthgov.settings import duckdb_path
+    from synthgov.warehouse import open_warehouse
     from synthgov_airflow.dbt import DBT_PROJECT
 
     objects = [s.name for s in load_config().objects]
-    columns: dict[str, set[str]] = {}
-    # Not read-only: dbt-duckdb keeps its read-write handle open in this process after an in-process
-    # build, and DuckDB refuses a second handle to one file with a different mode.
-    with duckdb.connect(str(duckdb_path())) as con:
-        for table, column in con.execute(
-            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'raw_salesforce'"
-        ).fetchall():
-            columns.setdefault(str(table), set()).add(str(column))
-    known = {name: columns[name.lower()] for name in objects if name.lower() in columns}
+    # Read-write on DuckDB (as every warehouse opens): dbt-duckdb keeps its read-write handle open in this
+    # process after an in-process build, and DuckDB refuses a second handle to one file with a different mode.
+    known = open_warehouse().raw_columns(objects)
     # Findings tables (the training zone's snapshots) can be there before any Salesforce object is.
     if not known:
         from airflow.sdk.exceptions import AirflowSkipException

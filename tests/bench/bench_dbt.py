@@ -48,7 +48,7 @@ from synthgov.settings import DBT_PRODUCTION_FLAGS, Settings
 from synthgov.training.manifest import read_training_manifests
 from synthgov.training.posture import read_training_lake_posture
 from synthgov.training.zone import open_training_zone
-from synthgov.warehouse import BaseWarehouse, PostgresWarehouse, Warehouse
+from synthgov.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
 from synthgov_sandbox.process import SandboxProcess
 from tests.bench.bulk import ingest
 
@@ -82,13 +82,13 @@ class Target:
     """One warehouse and the dbt target that builds it."""
 
     name: str
-    warehouse: BaseWarehouse
+    warehouse: Warehouse
     env: dict[str, str]
     dsn: str = ""
     figures: dict[str, Any] = field(default_factory=dict)
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
-        if isinstance(self.warehouse, Warehouse):
+        if isinstance(self.warehouse, DuckDBWarehouse):
             import duckdb
 
             # Opened as dbt-duckdb opens it: this process holds the file through dbt once dbt ran.
@@ -106,7 +106,7 @@ class Target:
 
     def row_hash(self, alias: str) -> str:
         """An order-free hash of a relation's rows, as a SQL aggregate over the row ``alias``."""
-        if isinstance(self.warehouse, Warehouse):
+        if isinstance(self.warehouse, DuckDBWarehouse):
             return f"sum(hash({alias}))"
         return f"sum(('x' || substr(md5({alias}::text), 1, 15))::bit(60)::bigint)"
 
@@ -291,7 +291,7 @@ def run(records: int, fraction: float, names: list[str]) -> dict[str, Any]:
         targets = []
         if "duckdb" in names:
             path = root / "w.duckdb"
-            targets.append(Target("duckdb", Warehouse(path), {"SYNTHGOV_DUCKDB_PATH": str(path)}))
+            targets.append(Target("duckdb", DuckDBWarehouse(path), {"SYNTHGOV_DUCKDB_PATH": str(path)}))
         if "postgres" in names:
             pg = stack.enter_context(postgres_database())
             if pg is None:

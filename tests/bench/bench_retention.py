@@ -48,7 +48,7 @@ from synthgov.retention.plan import PlanRequest, build_plan
 from synthgov.retention.rules import Policy
 from synthgov.retention.run import verify_purge
 from synthgov.salesforce.connection import Credentials, SalesforceConnection
-from synthgov.warehouse import Warehouse
+from synthgov.warehouse import DuckDBWarehouse
 from synthgov_sandbox.engine.schema import API_VERSION
 from synthgov_sandbox.engine.values import parse_datetime
 from synthgov_sandbox.process import SandboxProcess
@@ -207,7 +207,7 @@ def measure_synthgov(
     )
     conn = SalesforceConnection(creds)
     lake = LocalLake(root / "lake")
-    warehouse = Warehouse(warehouse_path)
+    warehouse = DuckDBWarehouse(warehouse_path)
     start = time.perf_counter()
 
     mark = _mark(org, conn)

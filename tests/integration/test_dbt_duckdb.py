@@ -33,7 +33,7 @@ from synthgov.settings import Settings
 from synthgov.training.manifest import read_training_manifests
 from synthgov.training.posture import PUBLIC_ACCESS_SETTINGS, read_training_lake_posture
 from synthgov.training.zone import open_training_zone
-from synthgov.warehouse import RAW_SCHEMA, Warehouse
+from synthgov.warehouse import RAW_SCHEMA, DuckDBWarehouse
 from synthgov_sandbox.process import SandboxProcess
 from tests.conftest import REPO
 
@@ -197,7 +197,7 @@ def built(
         config = load_config()
         objects = [spec.name for spec in config.objects]
         lake = LocalLake(tmp / "lake")
-        warehouse = Warehouse(tmp / "w.duckdb")
+        warehouse = DuckDBWarehouse(tmp / "w.duckdb")
         settings = Settings(home=tmp, window_lag_seconds=0, bulk_poll_seconds=0)
         first = extract_all(connect(demo_org), lake, config, settings)
         load_all(lake, warehouse, objects, first.media.manifests if first.media else [])

@@ -31,7 +31,7 @@ from synthgov.settings import Settings
 from synthgov.training.manifest import read_training_manifests
 from synthgov.training.posture import read_training_lake_posture
 from synthgov.training.zone import open_training_zone
-from synthgov.warehouse import BaseWarehouse, PostgresWarehouse, Warehouse
+from synthgov.warehouse import DuckDBWarehouse, PostgresWarehouse, Warehouse
 from synthgov_sandbox.process import SandboxProcess
 from tests.integration.test_dbt_duckdb import _change_the_org, _copy_project, _org_time, connect
 from tests.postgres import PostgresInfo, admin
@@ -58,13 +58,13 @@ class Backend:
     """One warehouse and the dbt target over it."""
 
     target: str
-    warehouse: BaseWarehouse
+    warehouse: Warehouse
     env: dict[str, str]
     dsn: str = ""
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """One statement, committed; ``?`` placeholders on both databases."""
-        if isinstance(self.warehouse, Warehouse):
+        if isinstance(self.warehouse, DuckDBWarehouse):
             # Opened exactly as dbt-duckdb opens it: this process still holds the file through dbt.
             with duckdb.connect(str(self.warehouse.path)) as con:
                 return con.execute(sql, list(params)).fetchall()
@@ -138,7 +138,7 @@ def run_dbt(project: Path, target: str, *args: str, check: bool = True) -> Any:
     return result
 
 
-def nightly_load(org: SandboxProcess, lake: LocalLake, warehouse: BaseWarehouse, config: ExtractionConfig) -> None:
+def nightly_load(org: SandboxProcess, lake: LocalLake, warehouse: Warehouse, config: ExtractionConfig) -> None:
     """What the nightly DAG does before dbt: extract, inspect media, read the training zone, load."""
     report = extract_all(connect(org), lake, config, Settings(home=lake.root.parent, window_lag_seconds=0))
     zone = open_training_zone(lake, None)
@@ -158,7 +158,7 @@ def assert_same(incremental: Snapshot, full: Snapshot) -> None:
 def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     if request.param == "duckdb":
         path = tmp_path_factory.mktemp("dbt-incremental-duckdb") / "w.duckdb"
-        yield Backend("duckdb", Warehouse(path), {"SYNTHGOV_DUCKDB_PATH": str(path)})
+        yield Backend("duckdb", DuckDBWarehouse(path), {"SYNTHGOV_DUCKDB_PATH": str(path)})
         return
     postgres: PostgresInfo = request.getfixturevalue("postgres")  # skips where no server is installed
     database = "synthgov_incremental"

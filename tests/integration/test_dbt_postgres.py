@@ -14,7 +14,7 @@ from synthgov.extract.config import load_config
 from synthgov.extract.run import extract_all, load_all
 from synthgov.lake import LocalLake
 from synthgov.policies import export_for_dbt, load_policies
-from synthgov.settings import Settings
+from synthgov.settings import Settings, dbt_target
 from synthgov.training.manifest import read_training_manifests
 from synthgov.training.posture import read_training_lake_posture
 from synthgov.training.zone import open_training_zone
@@ -67,11 +67,12 @@ def built_pg(
             ("SYNTHGOV_PG_USER", postgres.user),
             ("SYNTHGOV_PG_PASSWORD", ""),
             ("SYNTHGOV_PG_DATABASE", database),
+            ("SYNTHGOV_WAREHOUSE", "postgres"),
         ):
             mp.setenv(name, value)
         from dbt.cli.main import dbtRunner
 
-        args = ["build", "--project-dir", str(project), "--profiles-dir", str(project), "--target", "postgres"]
+        args = ["build", "--project-dir", str(project), "--profiles-dir", str(project), "--target", dbt_target()]
         result = dbtRunner().invoke([*args, "--vars", json.dumps({"as_of": _org_time(truth["now"])})])
         assert result.success, f"dbt build on PostgreSQL failed: {result.exception or result.result}"
         yield dsn, truth

@@ -23,12 +23,16 @@ from synthgov.lake import Lake, LocalLake
 from synthgov.salesforce.connection import Credentials, SalesforceConnection
 from synthgov.settings import Settings
 from synthgov.warehouse import (
-    BaseWarehouse,
+    DuckDBWarehouse,
     PostgresWarehouse,
     Warehouse,
     WarehouseError,
+    load_pending,
+    load_run,
+    loaded_runs,
     open_warehouse,
     postgres_dsn,
+    row_count,
 )
 from synthgov_sandbox.process import SandboxProcess
 from tests.lake_runs import RUN_1, RUN_2, leads, write_run
@@ -59,12 +63,12 @@ def _types(dsn: str, table: str) -> dict[str, str]:
 
 def test_load_run(lake: Lake, warehouse: PostgresWarehouse, database: str) -> None:
     manifest = write_run(lake, RUN_1, [leads(["00Q1", "00Q2"]), leads(["00Q3"])])
-    result = warehouse.load_run(lake, manifest)
+    result = load_run(warehouse, lake, manifest)
 
     assert (result.object, result.run_id, result.table) == ("Lead", RUN_1, "raw_salesforce.lead")
     assert (result.rows, result.files, result.replaced_rows, result.added_columns) == (3, 2, 0, ())
-    assert warehouse.row_count("Lead") == 3
-    assert warehouse.loaded_runs("Lead") == {RUN_1}
+    assert row_count(warehouse, "Lead") == 3
+    assert loaded_runs(warehouse, "Lead") == {RUN_1}
     rows = query(
         database,
         'SELECT "Id", "CreatedDate", "AI_Generated__c", "Lead_Score__c", _sg_run_id, _sg_loaded_at '
@@ -93,8 +97,8 @@ def test_raw_tables_are_indexed_for_the_incremental_staging_reads(
     lake: Lake, warehouse: PostgresWarehouse, database: str
 ) -> None:
     """The nightly's staging models look up the versions loaded since a watermark, then those ids."""
-    warehouse.load_run(lake, write_run(lake, RUN_1, [leads(["00Q1", "00Q2"])]))
-    warehouse.load_run(lake, write_run(lake, RUN_2, [leads(["00Q2"])]))  # a second load keeps them, once
+    load_run(warehouse, lake, write_run(lake, RUN_1, [leads(["00Q1", "00Q2"])]))
+    load_run(warehouse, lake, write_run(lake, RUN_2, [leads(["00Q2"])]))  # a second load keeps them, once
     indexes = query(
         database,
         "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'raw_salesforce' AND tablename = 'lead'",
@@ -109,7 +113,7 @@ def test_long_namespaced_objects_get_distinct_index_names(
     stem = "acmeaigovernance__Generated_Content_Provenance_Record_"
     objects = [f"{stem}A__c", f"{stem}B__c"]
     for obj in objects:
-        warehouse.load_run(lake, write_run(lake, RUN_1, [leads(["a0X1"])], obj=obj))
+        load_run(warehouse, lake, write_run(lake, RUN_1, [leads(["a0X1"])], obj=obj))
     indexes = query(database, "SELECT tablename, indexname FROM pg_indexes WHERE schemaname = 'raw_salesforce'")
     names = {table: sorted(index for t, index in indexes if t == table) for table in {obj.lower() for obj in objects}}
     assert all(len(found) == 2 for found in names.values()), names
@@ -144,7 +148,7 @@ def test_arrow_types_round_trip_through_copy(
             "Name": pa.array(["Zoë 😀", "ok", "x"], pa.large_string()),
         }
     )
-    warehouse.load_run(lake, write_run(lake, RUN_1, [part], obj="Account"))
+    load_run(warehouse, lake, write_run(lake, RUN_1, [part], obj="Account"))
 
     types = _types(database, "account")
     assert {k: v for k, v in types.items() if not k.startswith("_sg_")} == {
@@ -168,35 +172,35 @@ def test_a_field_spelled_in_another_case_lands_in_its_column(
     lake: Lake, warehouse: PostgresWarehouse, database: str
 ) -> None:
     # Salesforce field names are case-insensitive; DuckDB matches them so, and PostgreSQL must too.
-    warehouse.load_run(lake, write_run(lake, RUN_1, [leads(["00Q1"])]))
+    load_run(warehouse, lake, write_run(lake, RUN_1, [leads(["00Q1"])]))
     respelled = leads(["00Q2"]).rename_columns(["ID", "createddate", "AI_GENERATED__C", "lead_score__c"])
-    result = warehouse.load_run(lake, write_run(lake, RUN_2, [respelled]))
+    result = load_run(warehouse, lake, write_run(lake, RUN_2, [respelled]))
     assert result.added_columns == ()
     assert query(database, 'SELECT "Id" FROM raw_salesforce.lead ORDER BY 1') == [("00Q1",), ("00Q2",)]
 
 
 def test_changed_column_type_is_refused(lake: Lake, warehouse: PostgresWarehouse) -> None:
-    warehouse.load_run(lake, write_run(lake, RUN_1, [leads(["00Q1"])]))
+    load_run(warehouse, lake, write_run(lake, RUN_1, [leads(["00Q1"])]))
     changed = leads(["00Q2"]).set_column(3, "Lead_Score__c", pa.array([50.7]))
     with pytest.raises(
         WarehouseError,
         match=r"'Lead_Score__c' .* is double precision, but raw_salesforce.lead.Lead_Score__c is numeric\(18,2\)",
     ):
-        warehouse.load_run(lake, write_run(lake, RUN_2, [changed]))
-    assert warehouse.loaded_runs("Lead") == {RUN_1}
+        load_run(warehouse, lake, write_run(lake, RUN_2, [changed]))
+    assert loaded_runs(warehouse, "Lead") == {RUN_1}
 
 
 def test_unmapped_arrow_type_is_refused_by_name(lake: Lake, warehouse: PostgresWarehouse) -> None:
     part = leads(["00Q1"], Photo__c=pa.array([b"\x89PNG"], pa.binary()))
     with pytest.raises(WarehouseError, match=r"does not map: Photo__c \(binary\)"):
-        warehouse.load_run(lake, write_run(lake, RUN_1, [part]))
-    assert warehouse.loaded_runs("Lead") == set()
+        load_run(warehouse, lake, write_run(lake, RUN_1, [part]))
+    assert loaded_runs(warehouse, "Lead") == set()
 
 
 def test_a_part_larger_than_one_batch_streams_whole(lake: Lake, warehouse: PostgresWarehouse, database: str) -> None:
     ids = [f"00Q{i:07d}" for i in range(150_000)]  # over two of the loader's 65,536-row batches
-    result = warehouse.load_run(lake, write_run(lake, RUN_1, [leads(ids)]))
-    assert result.rows == warehouse.row_count("Lead") == len(ids)
+    result = load_run(warehouse, lake, write_run(lake, RUN_1, [leads(ids)]))
+    assert result.rows == row_count(warehouse, "Lead") == len(ids)
     assert query(database, 'SELECT count(DISTINCT "Id"), min("Id"), max("Id") FROM raw_salesforce.lead') == [
         (len(ids), ids[0], ids[-1])
     ]
@@ -207,21 +211,21 @@ def test_concurrent_loaders_queue_instead_of_racing(lake: Lake, database: str) -
     objects = ["Lead", "Contact", "Account", "Task", "Opportunity", "Case"]
     manifests = [write_run(lake, RUN_1, [leads([f"{obj}1", f"{obj}2"])], obj=obj) for obj in objects]
     with ThreadPoolExecutor(len(manifests)) as pool:
-        results = list(pool.map(lambda m: PostgresWarehouse(database).load_run(lake, m), manifests))
+        results = list(pool.map(lambda m: load_run(PostgresWarehouse(database), lake, m), manifests))
     assert [r.rows for r in results] == [2] * len(objects)
     assert query(database, "SELECT count(*) FROM raw_salesforce._sg_loads") == [(len(objects),)]
 
 
 def test_unreachable_server_says_where_and_what_to_check(postgres: PostgresInfo) -> None:
     with pytest.raises(WarehouseError) as failed:
-        PostgresWarehouse(f"host=127.0.0.1 port={postgres.port + 1} dbname=synthgov user=app").row_count("Lead")
+        row_count(PostgresWarehouse(f"host=127.0.0.1 port={postgres.port + 1} dbname=synthgov user=app"), "Lead")
     message = str(failed.value)
     assert (
         f"cannot connect to the PostgreSQL warehouse at 127.0.0.1:{postgres.port + 1}, database 'synthgov'" in message
     )
     assert "Check that the server runs and listens there" in message
     with pytest.raises(WarehouseError, match=r"database 'nope'.*database \"nope\" does not exist"):
-        PostgresWarehouse(postgres.dsn_for("nope")).loaded_runs("Lead")
+        loaded_runs(PostgresWarehouse(postgres.dsn_for("nope")), "Lead")
 
 
 def test_a_malformed_dsn_is_refused_without_echoing_it() -> None:
@@ -238,13 +242,13 @@ def test_open_warehouse_picks_the_backend_from_the_environment(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("SYNTHGOV_DUCKDB_PATH", str(tmp_path / "wh.duckdb"))
     default = open_warehouse()
-    assert isinstance(default, Warehouse) and default.path == tmp_path / "wh.duckdb"
+    assert isinstance(default, DuckDBWarehouse) and default.path == tmp_path / "wh.duckdb"
 
     monkeypatch.setenv("SYNTHGOV_WAREHOUSE", "postgres")
     monkeypatch.setenv("SYNTHGOV_PG_DSN", database)
     by_dsn = open_warehouse()
     assert isinstance(by_dsn, PostgresWarehouse)
-    assert by_dsn.row_count("Lead") == 0  # it connects
+    assert row_count(by_dsn, "Lead") == 0  # it connects
 
     monkeypatch.delenv("SYNTHGOV_PG_DSN")
     monkeypatch.setenv("SYNTHGOV_PG_HOST", postgres.host)
@@ -254,7 +258,7 @@ def test_open_warehouse_picks_the_backend_from_the_environment(
     by_parts = open_warehouse()
     assert isinstance(by_parts, PostgresWarehouse)
     assert (by_parts.host, by_parts.port, by_parts.database) == (postgres.host, str(postgres.port), "synthgov")
-    assert by_parts.loaded_runs("Lead") == set()
+    assert loaded_runs(by_parts, "Lead") == set()
     monkeypatch.setenv("SYNTHGOV_PG_PASSWORD", "it's a secret")
     assert "password='it\\'s a secret'" in postgres_dsn()  # quoted, so it stays one value
 
@@ -266,10 +270,10 @@ def test_open_warehouse_picks_the_backend_from_the_environment(
         open_warehouse()
 
 
-def _load_everything(warehouse: BaseWarehouse, lake: Lake, objects: list[str], media: list[dict[str, Any]]) -> int:
+def _load_everything(warehouse: Warehouse, lake: Lake, objects: list[str], media: list[dict[str, Any]]) -> int:
     """What the nightly load task does (synthgov.extract.run.load_all), on any backend; returns the rows loaded."""
-    results = warehouse.load_pending(lake, objects)
-    results += [warehouse.load_run(lake, manifest) for manifest in media]
+    results = load_pending(warehouse, lake, objects)
+    results += [load_run(warehouse, lake, manifest) for manifest in media]
     return sum(r.rows for r in results)
 
 
@@ -306,7 +310,7 @@ def test_the_demo_org_extracted_and_loaded_matches_duckdb(
     assert report.stopped is None and report.media is not None
     objects = [spec.name for spec in config.objects]
     media_rows = sum(int(m["rows"]) for m in report.media.manifests)
-    duckdb_warehouse = Warehouse(tmp_path / "warehouse.duckdb")
+    duckdb_warehouse = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
 
     pg_rows = _load_everything(warehouse, lake, objects, report.media.manifests)
     duck_rows = _load_everything(duckdb_warehouse, lake, objects, report.media.manifests)
@@ -314,9 +318,9 @@ def test_the_demo_org_extracted_and_loaded_matches_duckdb(
     assert pg_rows == duck_rows == sum(o.rows for o in report.objects) + media_rows
     with warehouse, duckdb_warehouse:
         for obj in [*objects, FINDINGS_OBJECT]:
-            assert warehouse.row_count(obj) == duckdb_warehouse.row_count(obj) > 0, obj
-            assert warehouse.loaded_runs(obj) == duckdb_warehouse.loaded_runs(obj), obj
-        assert warehouse.load_pending(lake, objects) == []  # a second nightly load finds nothing new
+            assert row_count(warehouse, obj) == row_count(duckdb_warehouse, obj) > 0, obj
+            assert loaded_runs(warehouse, obj) == loaded_runs(duckdb_warehouse, obj), obj
+        assert load_pending(warehouse, lake, objects) == []  # a second nightly load finds nothing new
     # The same layout on both: the same tables, with the same columns in the same order.
     with duckdb.connect(str(duckdb_warehouse.path), read_only=True) as con:
         duck_layout = _layout(con.execute(_LAYOUT_SQL).fetchall())

@@ -16,7 +16,7 @@ from synthgov.lake import LocalLake, S3Lake
 from synthgov.training.manifest import MANIFESTS_OBJECT, RECORDS_OBJECT, read_training_manifests
 from synthgov.training.posture import POSTURE_OBJECT, PUBLIC_ACCESS_SETTINGS, read_posture
 from synthgov.training.zone import TRAINING_LAKE_URL_ENV, open_training_zone
-from synthgov.warehouse import Warehouse
+from synthgov.warehouse import DuckDBWarehouse
 from synthgov_airflow.operators.training import TrainingLakePostureOperator
 
 pytestmark = pytest.mark.integration
@@ -159,7 +159,7 @@ def test_manifests_in_an_s3_zone_reach_the_warehouse_and_an_emptied_zone_empties
     zone = open_training_zone(lake, f"s3://{zone_bucket}/sets")
     zone.lake.put_bytes("manifests/a.json", _manifest("a", ["00Q5g0000000001EAA", "00Q5g0000000002"]))
     zone.lake.put_bytes("manifests/b.json", b"{}")
-    warehouse = Warehouse(tmp_path / "w.duckdb")
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
 
     first = read_training_manifests(lake, zone, run_id="20261101T000000Z-aaaaaa")
     load_all(lake, warehouse, [], first.manifests)

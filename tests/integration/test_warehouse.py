@@ -22,7 +22,16 @@ import pytest
 
 from synthgov.lake import Lake, LocalLake, S3Lake, manifest_key, raw_part_key
 from synthgov.settings import duckdb_path
-from synthgov.warehouse import BaseWarehouse, PostgresWarehouse, Warehouse, WarehouseError
+from synthgov.warehouse import (
+    DuckDBWarehouse,
+    PostgresWarehouse,
+    Warehouse,
+    WarehouseError,
+    load_pending,
+    load_run,
+    loaded_runs,
+    row_count,
+)
 from tests.lake_runs import DAY, RUN_1, RUN_2, RUN_3
 from tests.lake_runs import leads as _leads
 from tests.lake_runs import write_run as _write_run
@@ -40,38 +49,38 @@ def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Lake:
 
 
 @pytest.fixture
-def warehouse(tmp_path: Path) -> Warehouse:
-    return Warehouse(tmp_path / "warehouse.duckdb")
+def warehouse(tmp_path: Path) -> DuckDBWarehouse:
+    return DuckDBWarehouse(tmp_path / "warehouse.duckdb")
 
 
 @dataclass
 class Backend:
-    warehouse: BaseWarehouse
+    warehouse: Warehouse
     query: Callable[[str], list[tuple[Any, ...]]]
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "duckdb":
-        duck = Warehouse(tmp_path / "warehouse.duckdb")
+        duck = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
         return Backend(duck, lambda sql: _query(duck, sql))
     dsn: str = request.getfixturevalue("database")
     return Backend(PostgresWarehouse(dsn), lambda sql: pg_query(dsn, sql))
 
 
-def _query(warehouse: Warehouse, sql: str) -> list[tuple[Any, ...]]:
+def _query(warehouse: DuckDBWarehouse, sql: str) -> list[tuple[Any, ...]]:
     with duckdb.connect(str(warehouse.path), read_only=True) as con:
         return con.execute(sql).fetchall()
 
 
-def test_load_run(lake: Lake, warehouse: Warehouse) -> None:
+def test_load_run(lake: Lake, warehouse: DuckDBWarehouse) -> None:
     manifest = _write_run(lake, RUN_1, [_leads(["00Q1", "00Q2"]), _leads(["00Q3"])])
-    result = warehouse.load_run(lake, manifest)
+    result = load_run(warehouse, lake, manifest)
 
     assert (result.object, result.run_id, result.table) == ("Lead", RUN_1, "raw_salesforce.lead")
     assert (result.rows, result.files, result.replaced_rows, result.added_columns) == (3, 2, 0, ())
-    assert warehouse.row_count("Lead") == 3
-    assert warehouse.loaded_runs("Lead") == {RUN_1}
+    assert row_count(warehouse, "Lead") == 3
+    assert loaded_runs(warehouse, "Lead") == {RUN_1}
     rows = _query(
         warehouse,
         'SELECT "Id", "CreatedDate", "Lead_Score__c", _sg_run_id, _sg_loaded_at FROM raw_salesforce.lead ORDER BY 1',
@@ -94,17 +103,19 @@ def test_load_run(lake: Lake, warehouse: Warehouse) -> None:
 
 def test_retried_load_does_not_double_rows(lake: Lake, backend: Backend) -> None:
     manifest = _write_run(lake, RUN_1, [_leads(["00Q1", "00Q2"])])
-    backend.warehouse.load_run(lake, manifest)
-    again = backend.warehouse.load_run(lake, manifest)
+    load_run(backend.warehouse, lake, manifest)
+    again = load_run(backend.warehouse, lake, manifest)
     assert again.replaced_rows == 2
-    assert backend.warehouse.row_count("Lead") == 2
+    assert row_count(backend.warehouse, "Lead") == 2
     assert backend.query("SELECT count(*) FROM raw_salesforce._sg_loads") == [(1,)]
 
 
 def test_schema_evolution(lake: Lake, backend: Backend) -> None:
-    backend.warehouse.load_run(lake, _write_run(lake, RUN_1, [_leads(["00Q1"])]))
-    second = backend.warehouse.load_run(
-        lake, _write_run(lake, RUN_2, [_leads(["00Q2"], Score_Model__c=["gbm-v3"]).drop_columns(["Lead_Score__c"])])
+    load_run(backend.warehouse, lake, _write_run(lake, RUN_1, [_leads(["00Q1"])]))
+    second = load_run(
+        backend.warehouse,
+        lake,
+        _write_run(lake, RUN_2, [_leads(["00Q2"], Score_Model__c=["gbm-v3"]).drop_columns(["Lead_Score__c"])]),
     )
     assert second.added_columns == ("Score_Model__c",)
     rows = backend.query('SELECT "Id", "Lead_Score__c", "Score_Model__c" FROM raw_salesforce.lead ORDER BY 1')
@@ -120,7 +131,7 @@ def test_schema_evolution_within_one_run_and_null_typed_columns(lake: Lake, back
             _leads(["00Q2"], Description=["written by a person"]),
         ],
     )
-    result = backend.warehouse.load_run(lake, manifest)
+    result = load_run(backend.warehouse, lake, manifest)
     assert result.added_columns == ("Description",)
     assert backend.query('SELECT "Id", "Description" FROM raw_salesforce.lead ORDER BY 1') == [
         ("00Q1", None),
@@ -128,12 +139,12 @@ def test_schema_evolution_within_one_run_and_null_typed_columns(lake: Lake, back
     ]
 
 
-def test_changed_column_type_is_refused(lake: Lake, warehouse: Warehouse) -> None:
-    warehouse.load_run(lake, _write_run(lake, RUN_1, [_leads(["00Q1"])]))
+def test_changed_column_type_is_refused(lake: Lake, warehouse: DuckDBWarehouse) -> None:
+    load_run(warehouse, lake, _write_run(lake, RUN_1, [_leads(["00Q1"])]))
     changed = _leads(["00Q2"]).set_column(3, "Lead_Score__c", pa.array([50.7]))
     with pytest.raises(WarehouseError, match=r"'Lead_Score__c' .* is DOUBLE, but raw_salesforce.lead.Lead_Score__c"):
-        warehouse.load_run(lake, _write_run(lake, RUN_2, [changed]))
-    assert warehouse.loaded_runs("Lead") == {RUN_1}
+        load_run(warehouse, lake, _write_run(lake, RUN_2, [changed]))
+    assert loaded_runs(warehouse, "Lead") == {RUN_1}
 
 
 def test_sha_mismatch_loads_nothing(lake: Lake, backend: Backend) -> None:
@@ -144,9 +155,9 @@ def test_sha_mismatch_loads_nothing(lake: Lake, backend: Backend) -> None:
     lake.put_bytes(tampered, buffer.getvalue())
 
     with pytest.raises(WarehouseError, match=rf"{lake.uri(tampered)} has SHA-256 .* but the manifest"):
-        backend.warehouse.load_run(lake, manifest)
-    assert backend.warehouse.row_count("Lead") == 0  # the first, intact part was rolled back with the run
-    assert backend.warehouse.loaded_runs("Lead") == set()
+        load_run(backend.warehouse, lake, manifest)
+    assert row_count(backend.warehouse, "Lead") == 0  # the first, intact part was rolled back with the run
+    assert loaded_runs(backend.warehouse, "Lead") == set()
 
 
 def test_missing_part_and_row_count_mismatch(lake: Lake, backend: Backend) -> None:
@@ -154,11 +165,11 @@ def test_missing_part_and_row_count_mismatch(lake: Lake, backend: Backend) -> No
     wrong_rows = json.loads(json.dumps(manifest))
     wrong_rows["files"][0]["rows"] = 3
     with pytest.raises(WarehouseError, match=r"holds 2 rows, but the manifest .* says 3"):
-        backend.warehouse.load_run(lake, wrong_rows)
+        load_run(backend.warehouse, lake, wrong_rows)
     lake.delete(manifest["files"][0]["key"])
     with pytest.raises(WarehouseError, match=r"is listed in the manifest of Lead run .* but missing"):
-        backend.warehouse.load_run(lake, manifest)
-    assert backend.warehouse.row_count("Lead") == 0
+        load_run(backend.warehouse, lake, manifest)
+    assert row_count(backend.warehouse, "Lead") == 0
 
 
 @pytest.mark.parametrize(
@@ -171,67 +182,67 @@ def test_missing_part_and_row_count_mismatch(lake: Lake, backend: Backend) -> No
         ({"object": "Lead", "run_id": RUN_1, "files": [{"key": "k", "rows": -1, "sha256": "0" * 64}]}, "rows"),
     ],
 )
-def test_malformed_manifest(tmp_path: Path, warehouse: Warehouse, manifest: dict[str, Any], match: str) -> None:
+def test_malformed_manifest(tmp_path: Path, warehouse: DuckDBWarehouse, manifest: dict[str, Any], match: str) -> None:
     with pytest.raises(WarehouseError, match=match):
-        warehouse.load_run(LocalLake(tmp_path / "lake"), manifest)
+        load_run(warehouse, LocalLake(tmp_path / "lake"), manifest)
 
 
 def test_empty_run_is_recorded(lake: Lake, backend: Backend) -> None:
-    result = backend.warehouse.load_run(lake, _write_run(lake, RUN_1, []))
+    result = load_run(backend.warehouse, lake, _write_run(lake, RUN_1, []))
     assert (result.rows, result.files) == (0, 0)
-    assert backend.warehouse.loaded_runs("Lead") == {RUN_1}
-    assert backend.warehouse.row_count("Lead") == 0
+    assert loaded_runs(backend.warehouse, "Lead") == {RUN_1}
+    assert row_count(backend.warehouse, "Lead") == 0
 
 
 def test_keyword_object_names_are_quoted(lake: Lake, backend: Backend) -> None:
     order = pa.table({"Id": ["801A"], "Status": ["Draft"]})
-    result = backend.warehouse.load_run(lake, _write_run(lake, RUN_1, [order], obj="Order"))
+    result = load_run(backend.warehouse, lake, _write_run(lake, RUN_1, [order], obj="Order"))
     assert result.table == "raw_salesforce.order"
-    assert backend.warehouse.row_count("Order") == 1
+    assert row_count(backend.warehouse, "Order") == 1
 
 
 def test_load_pending_picks_only_new_runs_in_order(lake: Lake, backend: Backend) -> None:
-    assert backend.warehouse.load_pending(lake, ["Lead", "Contact"]) == []
+    assert load_pending(backend.warehouse, lake, ["Lead", "Contact"]) == []
     # Written out of order, and RUN_3 on a later run_date folder than RUN_2.
     _write_run(lake, RUN_2, [_leads(["00Q2"])])
     _write_run(lake, RUN_1, [_leads(["00Q1"])])
     _write_run(lake, RUN_1, [pa.table({"Id": ["003A"]})], obj="Contact")
     lake.put_bytes(raw_part_key("Lead", DAY, "20261105T090000Z-dddd", 0), b"a run still being written")
 
-    first = backend.warehouse.load_pending(lake, ["Lead", "Contact"])
+    first = load_pending(backend.warehouse, lake, ["Lead", "Contact"])
     assert [(r.run_id, r.object) for r in first] == [(RUN_1, "Lead"), (RUN_1, "Contact"), (RUN_2, "Lead")]
     loaded_at = dict(backend.query('SELECT "Id", _sg_loaded_at FROM raw_salesforce.lead'))
     assert loaded_at["00Q1"] <= loaded_at["00Q2"]
 
     _write_run(lake, RUN_3, [_leads(["00Q3"])], run_date=date(2026, 11, 4))
     with backend.warehouse:
-        second = backend.warehouse.load_pending(lake, ["Lead", "Contact"])
+        second = load_pending(backend.warehouse, lake, ["Lead", "Contact"])
         assert [(r.run_id, r.object) for r in second] == [(RUN_3, "Lead")]
-        assert backend.warehouse.load_pending(lake, ["Lead", "Contact"]) == []
-        assert backend.warehouse.row_count("Lead") == 3
-        assert backend.warehouse.loaded_runs("Lead") == {RUN_1, RUN_2, RUN_3}
+        assert load_pending(backend.warehouse, lake, ["Lead", "Contact"]) == []
+        assert row_count(backend.warehouse, "Lead") == 3
+        assert loaded_runs(backend.warehouse, "Lead") == {RUN_1, RUN_2, RUN_3}
 
 
-def test_load_pending_refuses_a_manifest_at_the_wrong_key(lake: Lake, warehouse: Warehouse) -> None:
+def test_load_pending_refuses_a_manifest_at_the_wrong_key(lake: Lake, warehouse: DuckDBWarehouse) -> None:
     manifest = _write_run(lake, RUN_1, [_leads(["00Q1"])])
     lake.put_bytes(manifest_key("Lead", DAY, RUN_2), json.dumps(manifest).encode())
     with pytest.raises(
         WarehouseError, match=rf"says object 'Lead' run '{RUN_1}', but its key says 'Lead' run '{RUN_2}'"
     ):
-        warehouse.load_pending(lake, ["Lead"])
+        load_pending(warehouse, lake, ["Lead"])
 
 
-def test_load_pending_refuses_unreadable_manifest(lake: Lake, warehouse: Warehouse) -> None:
+def test_load_pending_refuses_unreadable_manifest(lake: Lake, warehouse: DuckDBWarehouse) -> None:
     lake.put_bytes(manifest_key("Lead", DAY, RUN_1), b"{not json")
     with pytest.raises(WarehouseError, match="is not valid JSON"):
-        warehouse.load_pending(lake, ["Lead"])
+        load_pending(warehouse, lake, ["Lead"])
 
 
 def test_unopenable_warehouse_file(tmp_path: Path) -> None:
     path = tmp_path / "warehouse.duckdb"
     path.write_bytes(b"this is not a duckdb file")
     with pytest.raises(WarehouseError, match=rf"cannot open the DuckDB warehouse {path}"):
-        Warehouse(path).row_count("Lead")
+        row_count(DuckDBWarehouse(path), "Lead")
 
 
 def test_duckdb_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -243,4 +254,4 @@ def test_duckdb_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert duckdb_path() == tmp_path.resolve() / "data" / "wh.duckdb"
     monkeypatch.setenv("SYNTHGOV_DUCKDB_PATH", str(tmp_path / "abs.duckdb"))
     assert duckdb_path() == tmp_path / "abs.duckdb"
-    assert Warehouse().path == tmp_path / "abs.duckdb"
+    assert DuckDBWarehouse().path == tmp_path / "abs.duckdb"

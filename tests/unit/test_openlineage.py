@@ -24,7 +24,7 @@ from synthgov.lineage import (
 )
 from synthgov.lineage.validation import EventValidator, run_pairing_problems
 from synthgov.policies import load_policies
-from synthgov.warehouse import Warehouse
+from synthgov.warehouse import DuckDBWarehouse
 from synthgov_airflow.lineage import (
     HITL_POLICY,
     IN_THREAD_ENV,
@@ -182,7 +182,8 @@ def test_salesforce_objects_are_named_by_the_org_my_domain(url: str, namespace: 
 
 
 def test_warehouse_tables_are_named_as_dbt_names_them(tmp_path: Path) -> None:
-    namespace, name = datasets.warehouse_dataset(Warehouse(tmp_path / "warehouse.duckdb"), "raw_salesforce.lead")
+    warehouse = DuckDBWarehouse(tmp_path / "warehouse.duckdb")
+    namespace, name = warehouse.lineage_namespace, warehouse.dataset_name("raw_salesforce.lead")
     assert (namespace, name) == (f"duckdb://{tmp_path / 'warehouse.duckdb'}", "warehouse.raw_salesforce.lead")
     assert datasets.purged_set_name("Task", "p1") == "Task/purges/p1"
 

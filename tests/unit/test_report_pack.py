@@ -25,7 +25,7 @@ from synthgov.report import ReportError, build_report
 from synthgov.report.lineage import latest_generation, layout, read_events, section, short_label
 from synthgov.retention.evidence import EvidenceLedger
 from synthgov.salesforce.ids import hash_record_id
-from synthgov.warehouse import Warehouse
+from synthgov.warehouse import DuckDBWarehouse
 
 pytestmark = pytest.mark.unit
 
@@ -179,7 +179,7 @@ def write_manifest(project: Path) -> None:
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setenv("SYNTHGOV_HOME", str(tmp_path / "home"))
-    warehouse = Warehouse(tmp_path / "w.duckdb")
+    warehouse = DuckDBWarehouse(tmp_path / "w.duckdb")
     with duckdb.connect(str(warehouse.path)) as con:
         con.execute(_MARTS)
     lake = LocalLake(tmp_path / "lake")
@@ -376,11 +376,11 @@ def test_out_must_be_new_or_empty(world: dict[str, Any]) -> None:
 
 
 def test_no_warehouse_or_no_marts_says_what_to_run(world: dict[str, Any]) -> None:
-    missing = Warehouse(world["tmp"] / "missing.duckdb")
+    missing = DuckDBWarehouse(world["tmp"] / "missing.duckdb")
     with pytest.raises(ReportError, match=r"no warehouse at .*missing.duckdb yet: run `make demo`"):
         pack_of(world, world["tmp"] / "pack", warehouse=missing)
     assert not missing.path.exists(), "asking must not create an empty warehouse"
-    empty = Warehouse(world["tmp"] / "empty.duckdb")
+    empty = DuckDBWarehouse(world["tmp"] / "empty.duckdb")
     duckdb.connect(str(empty.path)).close()
     with pytest.raises(ReportError, match=r"has no marts yet .*run `make demo` or the nightly DAG"):
         pack_of(world, world["tmp"] / "pack", warehouse=empty)

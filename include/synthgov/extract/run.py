@@ -14,7 +14,7 @@ from synthgov.extract.media import MediaResult, inspect_pending
 from synthgov.lake.runs import new_run_id
 from synthgov.salesforce.connection import ApiLimitReached, SalesforceConnection, window_end
 from synthgov.settings import Settings
-from synthgov.warehouse import BaseWarehouse, LoadResult
+from synthgov.warehouse import LoadResult, Warehouse, load_pending, load_run, loaded_runs
 
 log = logging.getLogger(__name__)
 
@@ -93,19 +93,19 @@ def extract_all(
 
 
 def load_all(
-    lake: lakes.Lake, warehouse: BaseWarehouse, objects: Sequence[str], findings: Sequence[dict[str, Any]] = ()
+    lake: lakes.Lake, warehouse: Warehouse, objects: Sequence[str], findings: Sequence[dict[str, Any]] = ()
 ) -> list[LoadResult]:
     """Append every extracted run the warehouse lacks, then this run's findings runs (media, training zone).
 
     ``findings`` are the manifests the inspecting tasks wrote; each names its object, so one list
     carries the media findings and the training-zone snapshots alike.
     """
-    results = warehouse.load_pending(lake, list(objects))
+    results = load_pending(warehouse, lake, list(objects))
     loaded: dict[str, set[str]] = {}
     for manifest in findings:
         obj = str(manifest["object"])
         if obj not in loaded:
-            loaded[obj] = warehouse.loaded_runs(obj)
+            loaded[obj] = loaded_runs(warehouse, obj)
         if manifest["run_id"] not in loaded[obj]:
-            results.append(warehouse.load_run(lake, manifest))
+            results.append(load_run(warehouse, lake, manifest))
     return results

@@ -6,10 +6,11 @@ Naming (https://openlineage.io/docs/spec/naming; namespace = the data source, na
   only when it is not 443), name the object's API name (``Lead``). Salesforce is not in OpenLineage's
   table; this follows its rule of scheme + authority of the service instance.
 - Lake: ``file`` + absolute path, or ``s3://<bucket>`` + key (``synthgov.lake`` names them).
-- DuckDB warehouse: ``duckdb://<absolute file path>`` + ``<catalog>.<schema>.<table>``, the catalog being
+- Warehouse tables (the warehouse names its own: ``synthgov.warehouse.Warehouse.lineage_namespace`` and
+  ``dataset_name``). DuckDB: ``duckdb://<absolute file path>`` + ``<catalog>.<schema>.<table>``, the catalog being
   the file's stem, which is what DuckDB calls the attached file and what OpenLineage's dbt integration
   emits for dbt-duckdb, so the load's output tables and the dbt models' source tables are one dataset.
-- PostgreSQL warehouse: ``postgres://<host>:<port>`` + ``<database>.<schema>.<table>`` (the spec's rule).
+  PostgreSQL: ``postgres://<host>:<port>`` + ``<database>.<schema>.<table>`` (the spec's rule).
 - A purge removes records, not whole objects or tables, and marking the object's dataset DROP would tell
   Marquez the object is gone (it hides dropped datasets). So the records a plan removed from a store
   are a dataset of their own, ``<object's dataset name>/purges/<plan id>`` in the store's namespace,
@@ -19,8 +20,6 @@ Naming (https://openlineage.io/docs/spec/naming; namespace = the data source, na
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from openlineage.client.facet_v2 import (
@@ -28,9 +27,6 @@ from openlineage.client.facet_v2 import (
     output_statistics_output_dataset,
     schema_dataset,
 )
-
-if TYPE_CHECKING:
-    from synthgov.warehouse import BaseWarehouse
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
@@ -43,30 +39,6 @@ def salesforce_namespace(instance_url: str) -> str:
     port = parts.port
     keep_port = port is not None and port != _DEFAULT_PORTS.get(parts.scheme or "https")
     return f"salesforce://{parts.hostname}" + (f":{port}" if keep_port else "")
-
-
-def duckdb_namespace(path: Path) -> str:
-    return f"duckdb://{Path(path).resolve()}"
-
-
-def duckdb_table_name(path: Path, table: str) -> str:
-    """``<catalog>.<schema>.<table>``: DuckDB names an attached file's catalog after its stem."""
-    return f"{Path(path).stem}.{table}"
-
-
-def warehouse_dataset(warehouse: BaseWarehouse, table: str) -> tuple[str, str]:
-    """(namespace, name) of ``table`` (``schema.table``) in the warehouse, DuckDB or PostgreSQL."""
-    from synthgov.warehouse import PostgresWarehouse, Warehouse
-
-    if isinstance(warehouse, Warehouse):
-        return duckdb_namespace(warehouse.path), duckdb_table_name(warehouse.path, table)
-    if isinstance(warehouse, PostgresWarehouse):
-        # The warehouse shows "the default Unix socket" / "(the user's name)" when libpq picks them;
-        # a dataset needs a name either way, so they become libpq's own defaults.
-        host = "localhost" if warehouse.host.startswith("the ") else warehouse.host
-        database = "postgres" if warehouse.database.startswith("(") else warehouse.database
-        return f"postgres://{host}:{warehouse.port}", f"{database}.{table}"
-    raise TypeError(f"no OpenLineage naming for {type(warehouse).__name__}")
 
 
 def purged_set_name(container: str, plan_id: str) -> str:
@@ -97,26 +69,3 @@ def lifecycle(change: str) -> lifecycle_state_change_dataset.LifecycleStateChang
     return lifecycle_state_change_dataset.LifecycleStateChangeDatasetFacet(
         lifecycleStateChange=lifecycle_state_change_dataset.LifecycleStateChange(change)
     )
-
-
-def warehouse_columns(warehouse: BaseWarehouse, tables: Iterable[str]) -> dict[str, list[tuple[str, str | None]]]:
-    """``schema.table`` -> [(column, data type)] in ordinal order, from the warehouse's information_schema."""
-    wanted = sorted(set(tables))
-    if not wanted:
-        return {}
-    pairs = " OR ".join(
-        f"(table_schema = '{_literal(schema)}' AND table_name = '{_literal(name)}')"
-        for schema, name in (t.split(".", 1) for t in wanted)
-    )
-    rows = warehouse.query(
-        "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
-        f"WHERE {pairs} ORDER BY table_schema, table_name, ordinal_position"
-    )
-    out: dict[str, list[tuple[str, str | None]]] = {}
-    for schema, name, column, kind in rows:
-        out.setdefault(f"{schema}.{name}", []).append((str(column), str(kind) if kind is not None else None))
-    return out
-
-
-def _literal(value: str) -> str:
-    return value.replace("'", "''")

@@ -22,13 +22,13 @@ from synthgov.lineage.facets import (
 
 if TYPE_CHECKING:
     from synthgov.retention.rules import Policy
-    from synthgov.warehouse import BaseWarehouse
+    from synthgov.warehouse import Warehouse
 
 PROVENANCE_LEDGER = "marts.provenance_ledger"
 GOVERNANCE_SUMMARY = "marts.governance_summary"
 
 
-def provenance_summary(warehouse: BaseWarehouse) -> ProvenanceSummaryDatasetFacet | None:
+def provenance_summary(warehouse: Warehouse) -> ProvenanceSummaryDatasetFacet | None:
     """Counts of ``marts.provenance_ledger`` by class, evidence and object; None before the ledger is built."""
     if not warehouse.has_table("marts", "provenance_ledger"):
         return None
@@ -62,7 +62,7 @@ def provenance_summary(warehouse: BaseWarehouse) -> ProvenanceSummaryDatasetFace
     )
 
 
-def governance_regulations(warehouse: BaseWarehouse) -> list[tuple[str, str]]:
+def governance_regulations(warehouse: Warehouse) -> list[tuple[str, str]]:
     """``(control, regulation)`` of every governance control, as ``marts.governance_summary`` cites them."""
     if not warehouse.has_table("marts", "governance_summary"):
         return []

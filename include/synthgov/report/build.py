@@ -20,7 +20,7 @@ from synthgov.lineage import event_log_path
 from synthgov.report import charts, collect, lineage
 from synthgov.report.collect import ReportError
 from synthgov.settings import SettingsError, home
-from synthgov.warehouse import BaseWarehouse, WarehouseError, open_warehouse
+from synthgov.warehouse import Warehouse, WarehouseError, WarehouseQueryError, open_warehouse
 
 INDEX = "index.html"
 BUNDLE = "bundle.json"
@@ -79,7 +79,7 @@ class Pack:
 def build_report(
     out: Path | None = None,
     *,
-    warehouse: BaseWarehouse | None = None,
+    warehouse: Warehouse | None = None,
     lake: Lake | None = None,
     policy_dir: Path | None = None,
     events_file: Path | None = None,
@@ -109,7 +109,7 @@ def build_report(
 
 def collect_bundle(
     *,
-    warehouse: BaseWarehouse,
+    warehouse: Warehouse,
     lake: Lake,
     policy_dir: Path | None,
     events_file: Path,
@@ -125,13 +125,14 @@ def collect_bundle(
             provenance = collect.provenance(warehouse)
             retention = collect.retention(warehouse)
             docs = collect.docs(dbt_project, warehouse)
-    except WarehouseError as exc:
-        raise ReportError(str(exc)) from exc
-    except collect.DATABASE_ERRORS as exc:
+    except WarehouseQueryError as exc:
+        # The marts are not what this version reads (a column missing, ...); the cause is the driver's error.
         raise ReportError(
-            f"cannot read the marts in {collect.describe_warehouse(warehouse)}: {exc}; if another synthgov version "
+            f"cannot read the marts in {warehouse.description}: {exc.__cause__}; if another synthgov version "
             "built them, rebuild them (the nightly DAG, or `make demo`)"
         ) from exc
+    except WarehouseError as exc:
+        raise ReportError(str(exc)) from exc
     policies = collect.policies(policy_dir)
     return {
         "pack": {
@@ -141,7 +142,7 @@ def collect_bundle(
             "generator": f"synthgov {_version()}",
         },
         "sources": {
-            "warehouse": collect.describe_warehouse(warehouse),
+            "warehouse": warehouse.description,
             "lake": lake.url,
             "policies": policies["directory"],
             "lineage_events": str(events_file),

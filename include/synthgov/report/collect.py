@@ -17,13 +17,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import duckdb
-import psycopg2
-
 from synthgov.lake import Lake, LakeError
 from synthgov.policies import DBT_PROJECT, PolicyError, load_policies
 from synthgov.retention.evidence import EvidenceLedger, LedgerError
-from synthgov.warehouse import BaseWarehouse, PostgresWarehouse, Warehouse
+from synthgov.warehouse import Warehouse
 
 FORMAT = "synthgov-evidence-pack"
 FORMAT_VERSION = 1
@@ -73,8 +70,6 @@ CANDIDATE_COLUMNS = (
 )
 DOC_SCHEMAS = ("raw_salesforce", "policy", "staging", "intermediate", "marts")
 _FINDING_TABLE = re.compile(r"finding_[a-z0-9_]{1,60}")
-# What a query on the marts raises when they are not what this version reads (a column missing, ...).
-DATABASE_ERRORS = (duckdb.Error, psycopg2.Error)
 
 
 class ReportError(Exception):
@@ -94,41 +89,33 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def describe_warehouse(warehouse: BaseWarehouse) -> str:
-    if isinstance(warehouse, Warehouse):
-        return f"duckdb {warehouse.path}"
-    if isinstance(warehouse, PostgresWarehouse):
-        return f"postgresql {warehouse.host}:{warehouse.port}/{warehouse.database}"
-    return type(warehouse).__name__
-
-
 def dbt_project() -> Path:
     return Path(os.environ.get(DBT_PROJECT_ENV) or DBT_PROJECT)
 
 
-def _rows(warehouse: BaseWarehouse, sql: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+def _rows(warehouse: Warehouse, sql: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:
     return [dict(zip(columns, map(jsonable, row), strict=True)) for row in warehouse.query(sql)]
 
 
-def check_warehouse(warehouse: BaseWarehouse) -> None:
-    """Raise ReportError when the DuckDB file is not there, before opening it would create an empty one."""
-    if isinstance(warehouse, Warehouse) and not warehouse.path.exists():
+def check_warehouse(warehouse: Warehouse) -> None:
+    """Raise ReportError when the warehouse is not there, before opening it would create an empty one."""
+    if not warehouse.exists():
         raise ReportError(
-            f"no warehouse at {warehouse.path} yet: run `make demo` (or the nightly DAG) first, "
+            f"no warehouse at {warehouse.description} yet: run `make demo` (or the nightly DAG) first, "
             "or point SYNTHGOV_DUCKDB_PATH at the warehouse"
         )
 
 
-def check_marts(warehouse: BaseWarehouse) -> None:
+def check_marts(warehouse: Warehouse) -> None:
     """Raise ReportError unless the marts are there: the pack reports what the nightly built."""
     if not warehouse.has_table(MARTS, "governance_summary"):
         raise ReportError(
-            f"the warehouse ({describe_warehouse(warehouse)}) has no marts yet (no {MARTS}.governance_summary): "
+            f"the warehouse ({warehouse.description}) has no marts yet (no {MARTS}.governance_summary): "
             "run `make demo` or the nightly DAG first, so dbt builds them"
         )
 
 
-def governance(warehouse: BaseWarehouse) -> dict[str, Any]:
+def governance(warehouse: Warehouse) -> dict[str, Any]:
     """Each control's counts (marts.governance_summary) with its finding rows (marts.finding_<control>)."""
     controls = _rows(
         warehouse,
@@ -158,7 +145,7 @@ def governance(warehouse: BaseWarehouse) -> dict[str, Any]:
     }
 
 
-def provenance(warehouse: BaseWarehouse) -> dict[str, Any]:
+def provenance(warehouse: Warehouse) -> dict[str, Any]:
     """Counts of marts.provenance_ledger: in all, per flag, and by class, evidence, confidence, object and tool."""
     flags = ", ".join(f"sum(CASE WHEN {flag} THEN 1 ELSE 0 END)" for flag in PROVENANCE_FLAGS)
     ((total, *flag_counts),) = warehouse.query(f"SELECT count(*), {flags} FROM {MARTS}.provenance_ledger")
@@ -178,7 +165,7 @@ def provenance(warehouse: BaseWarehouse) -> dict[str, Any]:
     }
 
 
-def retention(warehouse: BaseWarehouse) -> dict[str, Any]:
+def retention(warehouse: Warehouse) -> dict[str, Any]:
     """marts.retention_candidates: what is due under which policy, as of the build."""
     rows = _rows(
         warehouse,
@@ -271,7 +258,7 @@ def evidence(lake: Lake) -> dict[str, Any]:
     }
 
 
-def docs(project: Path, warehouse: BaseWarehouse) -> dict[str, Any]:
+def docs(project: Path, warehouse: Warehouse) -> dict[str, Any]:
     """Datasets and columns: dbt's descriptions (manifest, and catalog types if `dbt docs generate` ran),
     completed with every column the warehouse actually has and its type."""
     target = project / "target"
@@ -354,7 +341,7 @@ def docs(project: Path, warehouse: BaseWarehouse) -> dict[str, Any]:
     }
 
 
-def _warehouse_columns(warehouse: BaseWarehouse) -> dict[tuple[str, str], dict[str, tuple[str, str]]]:
+def _warehouse_columns(warehouse: Warehouse) -> dict[tuple[str, str], dict[str, tuple[str, str]]]:
     """(schema, table) -> lower-case column -> (column as spelt, type); keyed lower-case as dbt and Salesforce
     spell names differently."""
     schemas = ", ".join(f"'{s}'" for s in DOC_SCHEMAS)

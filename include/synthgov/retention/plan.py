@@ -27,7 +27,7 @@ from synthgov.retention.rules import SCOPES, LiveRecord, Policy, Request, Scope,
 from synthgov.retention.salesforce_ops import fetch_live, fetch_rows, object_count
 from synthgov.salesforce.connection import SalesforceConnection
 from synthgov.salesforce.ids import is_valid_id, to18
-from synthgov.warehouse import BaseWarehouse
+from synthgov.warehouse import Warehouse
 
 PLAN_FILE = "plan.parquet"
 MANIFEST_FILE = "manifest.json"
@@ -170,7 +170,7 @@ class Plan:
         return [r for r in self.rows if r["status"] == "planned"]
 
 
-def read_candidates(warehouse: BaseWarehouse, request: PlanRequest, policies: Sequence[Policy]) -> list[Candidate]:
+def read_candidates(warehouse: Warehouse, request: PlanRequest, policies: Sequence[Policy]) -> list[Candidate]:
     """Candidates from the marts, narrowed by the request; one per record (the first policy in the file wins)."""
     if not warehouse.has_table("marts", "retention_candidates"):
         raise PlanInputError(
@@ -231,7 +231,7 @@ def _stamp(value: datetime | None) -> str | None:
 def build_plan(
     conn: SalesforceConnection,
     lake: Lake,
-    warehouse: BaseWarehouse,
+    warehouse: Warehouse,
     policies: Sequence[Policy],
     mapping: Mapping[str, Any],
     request: PlanRequest,

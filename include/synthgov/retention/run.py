@@ -21,7 +21,7 @@ from synthgov.retention.rules import Policy
 from synthgov.retention.salesforce_ops import alive_ids, fetch_rows
 from synthgov.salesforce.connection import SalesforceConnection
 from synthgov.salesforce.ids import hash_record_id
-from synthgov.warehouse import BaseWarehouse
+from synthgov.warehouse import Warehouse, raw_loader
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def erased_by_object(result: ApplyResult, *, include_masked: bool) -> dict[str, 
 
 
 def purge_stores(
-    lake: Lake, warehouse: BaseWarehouse | None, plan: Plan, result: ApplyResult, *, run_id: str
+    lake: Lake, warehouse: Warehouse | None, plan: Plan, result: ApplyResult, *, run_id: str
 ) -> dict[str, Any]:
     """Remove what the org no longer holds from the lake (every file and version) and the warehouse.
 
@@ -123,7 +123,7 @@ def purge_stores(
     report = lake_purge.purge_lake(lake, {k: set(v) for k, v in content.items()}, run_id=run_id)
     removed = 0
     if warehouse is not None and deleted:
-        removed = warehouse.record_purged(deleted, run_id, datetime.now(UTC))
+        removed = raw_loader.record_purged(warehouse, deleted, run_id, datetime.now(UTC))
     return {"lake": report.as_dict(), "warehouse_rows_removed": removed}
 
 
@@ -257,7 +257,7 @@ class ScheduledRun:
 def run_scheduled(
     conn: SalesforceConnection,
     lake: Lake,
-    warehouse: BaseWarehouse,
+    warehouse: Warehouse,
     policies: Sequence[Policy],
     mapping: Mapping[str, Any],
 ) -> ScheduledRun:

@@ -27,12 +27,11 @@ class WarehouseLoadOperator(BaseOperator):
     """Append every run in the lake that the warehouse lacks to ``raw_salesforce.<object>``.
 
     Loading is idempotent by run id, so a retried or repeated task never doubles rows, and runs
-    left behind by an earlier failed load are picked up by the next one.
+    left behind by an earlier failed load are picked up by the next one. The warehouse is the one
+    the settings name (``synthgov.warehouse.open_warehouse``), the one dbt builds on.
 
     :param objects: the objects to load (default: every object in the extraction config)
     :param lake_url: the lake (default: ``SYNTHGOV_LAKE_URL``, else ``<SYNTHGOV_HOME>/lake``)
-    :param duckdb_path: the warehouse file (default: ``SYNTHGOV_DUCKDB_PATH``, else
-        ``<SYNTHGOV_HOME>/warehouse.duckdb``)
     :param media_task_id: the upstream MediaInspectOperator whose findings manifests are loaded too
     :param findings_task_ids: other upstream tasks whose summaries list ``manifests`` to load the same
         way (the training-zone reads)
@@ -46,7 +45,6 @@ class WarehouseLoadOperator(BaseOperator):
         *,
         objects: list[str] | None = None,
         lake_url: str | None = None,
-        duckdb_path: str | None = None,
         media_task_id: str | None = None,
         findings_task_ids: list[str] | None = None,
         config_path: str | None = None,
@@ -56,7 +54,7 @@ class WarehouseLoadOperator(BaseOperator):
         super().__init__(**kwargs)
         if objects is not None and (not objects or not all(isinstance(o, str) and o for o in objects)):
             raise ValueError(f"{self.task_id}: objects must be a non-empty list of object names, or None for all")
-        for name, value in (("lake_url", lake_url), ("duckdb_path", duckdb_path), ("config_path", config_path)):
+        for name, value in (("lake_url", lake_url), ("config_path", config_path)):
             check_optional_str(self.task_id, name, value)
         if media_task_id is not None and not media_task_id:
             raise ValueError(f"{self.task_id}: media_task_id must name a task, or be None")
@@ -64,20 +62,19 @@ class WarehouseLoadOperator(BaseOperator):
             raise ValueError(f"{self.task_id}: findings_task_ids must be a list of task ids, or None")
         self.objects = objects
         self.lake_url = lake_url
-        self.duckdb_path = duckdb_path
         self.media_task_id = media_task_id
         self.findings_task_ids = list(findings_task_ids or [])
         self.config_path = config_path
         self._inputs: list[tuple[str, str]] = []
         self._outputs: list[tuple[str, str]] = []
         self._written: dict[tuple[str, str], dict[str, int]] = {}  # rows and files appended per table
-        self._columns: dict[tuple[str, str], list[tuple[str, str | None]]] = {}
+        self._columns: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
     def execute(self, context: Context) -> list[dict[str, Any]]:
         from synthgov.extract.config import ConfigError, load_config
         from synthgov.extract.run import load_all
         from synthgov.lake import open_lake
-        from synthgov.warehouse import Warehouse
+        from synthgov.warehouse import open_warehouse
 
         objects = self.objects
         if objects is None:
@@ -93,7 +90,7 @@ class WarehouseLoadOperator(BaseOperator):
             if isinstance(pulled, dict):
                 findings += list(pulled.get("manifests") or [])
         lake = open_lake(self.lake_url)
-        warehouse = Warehouse(Path(self.duckdb_path) if self.duckdb_path else None)
+        warehouse = open_warehouse()
         results = load_all(lake, warehouse, objects, findings)
         self._record_lineage(lake, warehouse, results, findings)
         for r in results:
@@ -117,7 +114,6 @@ class WarehouseLoadOperator(BaseOperator):
     ) -> None:
         """Remember each loaded run's lake folder (as the extract task named it) and its table."""
         from synthgov import lake as lakes
-        from synthgov.lineage.datasets import warehouse_columns, warehouse_dataset
 
         folders: dict[tuple[str, str], str] = {}
         for manifest in findings:
@@ -129,12 +125,12 @@ class WarehouseLoadOperator(BaseOperator):
                 run_id = lakes.run_id_from_key(key)
                 if run_id is not None and key.endswith("/" + lakes.MANIFEST_NAME):
                     folders[(obj, run_id)] = key.rsplit("/", 1)[0]
-        columns = warehouse_columns(warehouse, {r.table for r in results})
+        columns = warehouse.columns({r.table for r in results})
         for r in results:
             folder = folders.get((r.object, r.run_id))
             if folder is not None:
                 self._inputs.append((lake.namespace, lake.dataset_name(folder)))
-            table = warehouse_dataset(warehouse, r.table)
+            table = (warehouse.lineage_namespace, warehouse.dataset_name(r.table))
             self._outputs.append(table)
             written = self._written.setdefault(table, {"rows": 0, "files": 0})
             written["rows"] += r.rows

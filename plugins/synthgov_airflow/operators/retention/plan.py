@@ -16,7 +16,7 @@ from synthgov_airflow.operators.retention.base import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from synthgov.warehouse import BaseWarehouse
+    from synthgov.warehouse import Warehouse
 
 
 class RetentionPlanOperator(RetentionStep):
@@ -28,7 +28,7 @@ class RetentionPlanOperator(RetentionStep):
 
     controls = "retention_plan"
     with_policies = True
-    warehouse: BaseWarehouse | None
+    warehouse: Warehouse | None
 
     def run_step(self, context: Context) -> Any:
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
@@ -86,7 +86,7 @@ class RetentionPlanOperator(RetentionStep):
 
         warehouse = self.warehouse or open_warehouse()
         for table in ("marts.retention_candidates", "marts.provenance_ledger"):
-            self._inputs.append(Seen(*datasets.warehouse_dataset(warehouse, table)))
+            self._inputs.append(Seen(warehouse.lineage_namespace, warehouse.dataset_name(table)))
         if self.plan is None or self.lake is None:  # failed before a plan was written
             return
         org = self._org_namespace()

@@ -170,7 +170,7 @@ class RetentionPurgeStoresOperator(_AppliedStep):
         if deleted:
             warehouse = open_warehouse()
             for table in [*(table_name(obj) for obj in sorted(deleted)), PURGED_TABLE]:
-                self._outputs.append(Seen(*datasets.warehouse_dataset(warehouse, table)))
+                self._outputs.append(Seen(warehouse.lineage_namespace, warehouse.dataset_name(table)))
 
 
 class RetentionVerifyOperator(_AppliedStep):
