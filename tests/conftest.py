@@ -39,6 +39,13 @@ def demo_org(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxProces
 
 
 @pytest.fixture
+def salesforce_default(demo_org: SandboxProcess, monkeypatch: pytest.MonkeyPatch) -> SandboxProcess:
+    """The demo org as Airflow's `salesforce_default` connection (what the DAGs' hook reads)."""
+    monkeypatch.setenv("AIRFLOW_CONN_SALESFORCE_DEFAULT", demo_org.airflow_connection())
+    return demo_org
+
+
+@pytest.fixture
 def org(demo_org: SandboxProcess, monkeypatch: pytest.MonkeyPatch) -> SandboxProcess:
     """The demo org, freshly reseeded with no faults armed; clients trust its CA."""
     demo_org.control("DELETE", "faults")
@@ -162,3 +169,28 @@ def database(postgres: PostgresInfo) -> Iterator[str]:
         yield postgres.dsn_for(name)
     finally:
         admin(postgres, f"DROP DATABASE {name} WITH (FORCE)")
+
+
+# ---------------------------------------------------------------------------
+# The retention world: the demo org extracted, loaded and built once per session (tests/retention_world.py);
+# each test gets the org reseeded and its own copy of the lake and the warehouse.
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def built(demo_org: SandboxProcess, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from tests.retention_world import build
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REQUESTS_CA_BUNDLE", demo_org.ca_bundle)
+        return build(demo_org, tmp_path_factory.mktemp("retention-built"))
+
+
+@pytest.fixture
+def world(demo_org: SandboxProcess, built: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A fresh copy of the built world; synthgov's own state (reports, lineage) under the test's temp folder."""
+    from tests.retention_world import fresh
+
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", demo_org.ca_bundle)
+    monkeypatch.setenv("SYNTHGOV_HOME", str(tmp_path / "home"))
+    yield from fresh(demo_org, built, tmp_path)

@@ -51,17 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         stats = org.control("GET", "stats")
         truth = org.control("GET", "ground-truth")
         print_demo_summary(org.ready, stats, truth, len(org.rest("GET", "sobjects")["sobjects"]))
-        os.environ["AIRFLOW_CONN_SALESFORCE_DEFAULT"] = json.dumps(
-            {
-                "conn_type": "salesforce",
-                "extra": {
-                    "instance_url": org.instance_url,
-                    "client_id": org.ready["client_id"],
-                    "client_secret": org.ready["client_secret"],
-                    "ca_bundle": org.ca_bundle,
-                },
-            }
-        )
+        os.environ["AIRFLOW_CONN_SALESFORCE_DEFAULT"] = org.airflow_connection()
         _put_training_manifests(org.control("GET", "training-manifests")["manifests"])
         state = _run_nightly()
         from synthgov_airflow.lineage import wait_for_openlineage

@@ -13,15 +13,13 @@ import re
 import shutil
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from synthgov.report import Pack, build_report
 from synthgov.retention.run import run_scheduled
-from synthgov_sandbox.process import SandboxProcess
-from tests.retention_world import Built, World, build, fresh
+from tests.retention_world import Built, World
 from tests.unit.test_report_pack import write_events
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -54,30 +52,19 @@ def chromium() -> str:
     return path
 
 
-@pytest.fixture(scope="module")
-def built(demo_org: SandboxProcess, tmp_path_factory: pytest.TempPathFactory) -> Built:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REQUESTS_CA_BUNDLE", demo_org.ca_bundle)
-        return build(demo_org, tmp_path_factory.mktemp("report-chromium-built"))
-
-
 @pytest.fixture
-def pack(demo_org: SandboxProcess, built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pack]:
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", demo_org.ca_bundle)
-    monkeypatch.setenv("SYNTHGOV_HOME", str(tmp_path / "home"))
-    world: World
-    for world in fresh(demo_org, built, tmp_path):
-        run = run_scheduled(world.conn, world.lake, world.warehouse, world.policies.retention, world.policies.mapping)
-        assert run.appended is not None, run.receipt
-        events = tmp_path / "events.jsonl"
-        write_events(events)
-        yield build_report(
-            tmp_path / "pack",
-            warehouse=world.warehouse,
-            lake=world.lake,
-            events_file=events,
-            dbt_project=built.root / "dbt_project",
-        )
+def pack(world: World, built: Built, tmp_path: Path) -> Pack:
+    run = run_scheduled(world.conn, world.lake, world.warehouse, world.policies.retention, world.policies.mapping)
+    assert run.appended is not None, run.receipt
+    events = tmp_path / "events.jsonl"
+    write_events(events)
+    return build_report(
+        tmp_path / "pack",
+        warehouse=world.warehouse,
+        lake=world.lake,
+        events_file=events,
+        dbt_project=built.root / "dbt_project",
+    )
 
 
 def _run(chromium: str, profile: Path, *args: str) -> str:

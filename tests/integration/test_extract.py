@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -49,14 +48,6 @@ def connect(org: SandboxProcess, **kwargs: Any) -> SalesforceConnection:
 
 def client(org: SandboxProcess) -> Any:
     return Salesforce(instance_url=org.instance_url, session_id=org.token(), version="59.0")
-
-
-@pytest.fixture(params=["local", "s3"])
-def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[lakes.Lake]:
-    if request.param == "local":
-        yield lakes.LocalLake(tmp_path / "lake")
-    else:
-        yield request.getfixturevalue("s3_lake")
 
 
 @pytest.fixture

@@ -8,17 +8,9 @@ from pathlib import Path
 import boto3
 import pytest
 
-from synthgov.lake import Lake, LakeError, LakeNotFound, LocalLake, S3Lake
+from synthgov.lake import Lake, LakeError, LakeNotFound, S3Lake
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=["local", "s3"])
-def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Lake:
-    if request.param == "local":
-        return LocalLake(tmp_path / "lake")
-    s3: S3Lake = request.getfixturevalue("s3_lake")
-    return s3
 
 
 def test_round_trip(lake: Lake, tmp_path: Path) -> None:

@@ -74,20 +74,6 @@ class Pipeline:
         return event
 
 
-def _connection(org: SandboxProcess) -> str:
-    return json.dumps(
-        {
-            "conn_type": "salesforce",
-            "extra": {
-                "instance_url": org.instance_url,
-                "client_id": org.ready["client_id"],
-                "client_secret": org.ready["client_secret"],
-                "ca_bundle": org.ca_bundle,
-            },
-        }
-    )
-
-
 @pytest.fixture(scope="module")
 def pipeline(
     demo_org: SandboxProcess, tmp_path_factory: pytest.TempPathFactory, airflow_db: None
@@ -105,7 +91,7 @@ def pipeline(
             "SYNTHGOV_WAREHOUSE": "duckdb",
             "SYNTHGOV_WINDOW_LAG_SECONDS": "0",
             "SYNTHGOV_BULK_POLL_SECONDS": "0",
-            "AIRFLOW_CONN_SALESFORCE_DEFAULT": _connection(demo_org),
+            "AIRFLOW_CONN_SALESFORCE_DEFAULT": demo_org.airflow_connection(),
         }.items():
             mp.setenv(name, value)
         mp.delenv("SYNTHGOV_EXTRACT_CONFIG", raising=False)

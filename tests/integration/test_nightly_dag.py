@@ -56,16 +56,7 @@ def home(org: SandboxProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     # No lag, as in the extractor's tests: the sandbox's clock does not move on its own.
     monkeypatch.setenv("SYNTHGOV_WINDOW_LAG_SECONDS", "0")
     monkeypatch.setenv("SYNTHGOV_BULK_POLL_SECONDS", "0")
-    connection = {
-        "conn_type": "salesforce",
-        "extra": {
-            "instance_url": org.instance_url,
-            "client_id": org.ready["client_id"],
-            "client_secret": org.ready["client_secret"],
-            "ca_bundle": org.ca_bundle,
-        },
-    }
-    monkeypatch.setenv("AIRFLOW_CONN_SALESFORCE_DEFAULT", json.dumps(connection))
+    monkeypatch.setenv("AIRFLOW_CONN_SALESFORCE_DEFAULT", org.airflow_connection())
     return home
 
 

@@ -55,17 +55,7 @@ def test_postgres_selected_runs_the_nightly_and_retention_without_duckdb(
         "SYNTHGOV_PG_DATABASE": pg["dbname"],
         "SYNTHGOV_WINDOW_LAG_SECONDS": "0",
         "SYNTHGOV_BULK_POLL_SECONDS": "0",
-        "AIRFLOW_CONN_SALESFORCE_DEFAULT": json.dumps(
-            {
-                "conn_type": "salesforce",
-                "extra": {
-                    "instance_url": org.instance_url,
-                    "client_id": org.ready["client_id"],
-                    "client_secret": org.ready["client_secret"],
-                    "ca_bundle": org.ca_bundle,
-                },
-            }
-        ),
+        "AIRFLOW_CONN_SALESFORCE_DEFAULT": org.airflow_connection(),
     }.items():
         monkeypatch.setenv(name, value)
     for name in ("SYNTHGOV_PG_DSN", "SYNTHGOV_DBT_TARGET", "SYNTHGOV_EXTRACT_CONFIG"):

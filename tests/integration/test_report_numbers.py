@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,25 +17,10 @@ import pytest
 from synthgov.report import build_report
 from synthgov.retention.evidence import EvidenceLedger
 from synthgov.retention.run import run_scheduled
-from synthgov_sandbox.process import SandboxProcess
-from tests.retention_world import Built, World, build, fresh
+from tests.retention_world import Built, World
 from tests.unit.test_report_pack import write_events
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def built(demo_org: SandboxProcess, tmp_path_factory: pytest.TempPathFactory) -> Built:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REQUESTS_CA_BUNDLE", demo_org.ca_bundle)
-        return build(demo_org, tmp_path_factory.mktemp("report-built"))
-
-
-@pytest.fixture
-def world(demo_org: SandboxProcess, built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", demo_org.ca_bundle)
-    monkeypatch.setenv("SYNTHGOV_HOME", str(tmp_path / "home"))
-    yield from fresh(demo_org, built, tmp_path)
 
 
 def test_the_pack_numbers_are_the_marts_numbers(world: World, built: Built, tmp_path: Path) -> None:

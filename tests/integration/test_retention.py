@@ -7,8 +7,6 @@ org, the lake and the ledger hold afterwards, against the org's own ground truth
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -19,23 +17,9 @@ from synthgov.retention.apply import ApplyResult, apply_plan
 from synthgov.retention.evidence import EvidenceLedger
 from synthgov.retention.plan import Plan, PlanInputError, PlanRequest, PlanTampered, build_plan
 from synthgov.retention.run import evidence_entry, mask_fields_by_object, purge_stores, verify_purge, write_evidence
-from synthgov_sandbox.process import SandboxProcess
-from tests.retention_world import Built, World, build, fresh
+from tests.retention_world import World
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def built(demo_org: SandboxProcess, tmp_path_factory: pytest.TempPathFactory) -> Built:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REQUESTS_CA_BUNDLE", demo_org.ca_bundle)
-        return build(demo_org, tmp_path_factory.mktemp("retention-built"))
-
-
-@pytest.fixture
-def world(demo_org: SandboxProcess, built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", demo_org.ca_bundle)
-    yield from fresh(demo_org, built, tmp_path)
 
 
 def make_plan(world: World, request: PlanRequest | None = None) -> Plan:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -21,45 +20,22 @@ from airflow.sdk import DagRunState
 
 from synthgov.retention.evidence import EvidenceLedger
 from synthgov_sandbox.process import SandboxProcess
-from tests.retention_world import Built, World, build, fresh
+from tests.retention_world import World
 
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def built(demo_org: SandboxProcess, tmp_path_factory: pytest.TempPathFactory) -> Built:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("REQUESTS_CA_BUNDLE", demo_org.ca_bundle)
-        return build(demo_org, tmp_path_factory.mktemp("retention-dag-built"))
-
-
 @pytest.fixture
 def world(
-    demo_org: SandboxProcess, built: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_db: None
-) -> Iterator[World]:
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", demo_org.ca_bundle)
-    for w in fresh(demo_org, built, tmp_path):
-        monkeypatch.setenv("SYNTHGOV_HOME", str(tmp_path))
-        monkeypatch.setenv("SYNTHGOV_LAKE_URL", str(tmp_path / "lake"))
-        monkeypatch.setenv("SYNTHGOV_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
-        monkeypatch.setenv("SYNTHGOV_WAREHOUSE", "duckdb")
-        monkeypatch.setenv(
-            "AIRFLOW_CONN_SALESFORCE_DEFAULT",
-            json.dumps(
-                {
-                    "conn_type": "salesforce",
-                    "extra": {
-                        "instance_url": demo_org.instance_url,
-                        "client_id": demo_org.ready["client_id"],
-                        "client_secret": demo_org.ready["client_secret"],
-                        "ca_bundle": demo_org.ca_bundle,
-                    },
-                }
-            ),
-        )
-        yield w
+    world: World, salesforce_default: SandboxProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_db: None
+) -> World:
+    """The shared world as the DAG's tasks find it: its lake and warehouse are the environment's."""
+    monkeypatch.setenv("SYNTHGOV_LAKE_URL", str(tmp_path / "lake"))
+    monkeypatch.setenv("SYNTHGOV_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    monkeypatch.setenv("SYNTHGOV_WAREHOUSE", "duckdb")
+    return world
 
 
 @pytest.fixture

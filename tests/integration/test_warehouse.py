@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from synthgov.lake import Lake, LocalLake, S3Lake, manifest_key, raw_part_key
+from synthgov.lake import Lake, LocalLake, manifest_key, raw_part_key
 from synthgov.settings import duckdb_path
 from synthgov.warehouse import (
     DuckDBWarehouse,
@@ -38,14 +38,6 @@ from tests.lake_runs import write_run as _write_run
 from tests.postgres import query as pg_query
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(params=["local", "s3"])
-def lake(request: pytest.FixtureRequest, tmp_path: Path) -> Lake:
-    if request.param == "local":
-        return LocalLake(tmp_path / "lake")
-    s3: S3Lake = request.getfixturevalue("s3_lake")
-    return s3
 
 
 @pytest.fixture
