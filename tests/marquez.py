@@ -87,7 +87,12 @@ def create_database(pg: PostgresInfo, name: str = "marquez", user: str = "marque
     Owner, not only granted ALL: since PostgreSQL 15 a database grant no longer allows creating tables
     in schema ``public``, where Marquez's migrations put everything.
     """
-    admin(pg, f"CREATE ROLE {user} LOGIN PASSWORD '{password}'")
+    # Roles are per cluster, databases per server: a second Marquez on the same cluster reuses the role.
+    admin(
+        pg,
+        f"DO $$ BEGIN CREATE ROLE {user} LOGIN PASSWORD '{password}'; "
+        "EXCEPTION WHEN duplicate_object THEN NULL; END $$",
+    )
     admin(pg, f"CREATE DATABASE {name} OWNER {user}")
     return f"jdbc:postgresql://{pg.host}:{pg.port}/{name}"
 
@@ -116,15 +121,18 @@ def write_config(path: Path, *, jdbc_url: str, user: str, password: str, port: i
 
 
 @contextmanager
-def marquez_server(workdir: Path, pg: PostgresInfo, *, lib: Path | None = None) -> Iterator[MarquezServer]:
-    """Create Marquez's database on ``pg``, start Marquez with state in ``workdir``, yield it, stop it.
+def marquez_server(
+    workdir: Path, pg: PostgresInfo, *, lib: Path | None = None, database: str = "marquez"
+) -> Iterator[MarquezServer]:
+    """Create Marquez's database (``database``, new) on ``pg``, start Marquez with state in ``workdir``,
+    yield it, stop it.
 
     Raises MarquezUnavailable when it cannot run here, RuntimeError (with the log's tail) when it
     does not come up within START_TIMEOUT_S.
     """
     classpath, java_bin = require_lib(lib), java()
     workdir.mkdir(parents=True, exist_ok=True)
-    jdbc_url = create_database(pg)
+    jdbc_url = create_database(pg, database)
     port, admin_port = _free_port(), _free_port()
     config = write_config(
         workdir / "marquez.yml", jdbc_url=jdbc_url, user="marquez", password="marquez", port=port, admin_port=admin_port

@@ -247,3 +247,36 @@ def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def test_a_marquez_that_cannot_start_fails_with_its_log_and_leaves_no_process(
+    postgres: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner on its own, without Marquez's jars: a jar without the main class makes java exit at once."""
+    try:
+        java()
+    except MarquezUnavailable as exc:
+        pytest.skip(str(exc))
+    import os
+    import subprocess
+
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    (lib / "marquez-api-0.50.0.jar").write_bytes(b"")
+    started: list[int] = []
+    real_popen = subprocess.Popen
+
+    def recording_popen(*args: Any, **kwargs: Any) -> Any:
+        process = real_popen(*args, **kwargs)
+        started.append(process.pid)
+        return process
+
+    monkeypatch.setattr("tests.marquez.subprocess.Popen", recording_popen)
+    failed_start = pytest.raises(RuntimeError, match=r"(?s)Marquez exited with status \d+ while starting.*marquez.log")
+    with failed_start, marquez_server(tmp_path / "state", postgres, lib=lib, database="marquez_cannot_start"):
+        pass
+    config = (tmp_path / "state" / "marquez.yml").read_text()
+    assert '"enabled": false' in config and '"migrateOnStartup": true' in config
+    (pid,) = started
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
