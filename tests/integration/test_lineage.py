@@ -9,7 +9,10 @@ with the file transport into a folder of its own, and reads the event log back:
 - the datasets join up (Salesforce object -> lake run -> raw table -> dbt models), dbt model runs have
   their Airflow task run as parent, and synthgov's facets carry the right numbers;
 - the HTTP transport: a strict receiver on loopback gets valid events; with the receiver answering
-  5xx, and with nothing listening, the tasks still succeed and the file log still gets every event.
+  5xx, and with nothing listening, the tasks still succeed and the file log still gets every event;
+  replaying the log (``synthgov lineage replay``) gives the receiver every event, each accepted.
+
+A real Marquez gets the same runs in tests/stack/test_marquez.py.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from airflow.sdk import DagRunState
 from synthgov import lake as lakes
 from synthgov.extract.config import load_config
 from synthgov.lineage import facets, read_events, transport_config
+from synthgov.lineage.replay import replay
 from synthgov.lineage.validation import EventValidator, marquez_problems
 from synthgov.retention.evidence import EvidenceLedger
 from synthgov_sandbox.process import SandboxProcess
@@ -386,3 +390,14 @@ def test_tasks_succeed_while_the_receiver_is_down(
         (e["job"]["name"], e["eventType"]) for e in logged
     }
     print(f"dry run with the receiver down: {took:.1f} s")
+
+
+def test_replaying_the_log_sends_every_event_and_the_strict_receiver_takes_them(
+    pipeline: Pipeline, validator: EventValidator
+) -> None:
+    """`synthgov lineage replay` on a whole nightly and purge: what Marquez would get after an outage."""
+    with Receiver(validator) as receiver:
+        result = replay(pipeline.home / "lineage" / "events.jsonl", receiver.url)
+    assert result.ok and result.sent == len(pipeline.events)
+    assert not receiver.problems, receiver.problems[:10]
+    assert receiver.events == pipeline.events

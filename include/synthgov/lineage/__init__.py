@@ -4,7 +4,8 @@ Every Airflow task and every dbt model run emits OpenLineage run events. By defa
 one JSON document per line, to ``event_log_path()`` (``<SYNTHGOV_HOME>/lineage/events.jsonl``) with
 OpenLineage's own file transport. With ``OPENLINEAGE_URL`` set (Marquez: ``http://localhost:5000``)
 they are also posted there; the file is still written, so the evidence pack always has the events,
-whatever happens to the HTTP backend.
+whatever happens to the HTTP backend; ``synthgov lineage replay`` (``synthgov.lineage.replay``) posts
+the log's events to the backend later, after it was down.
 
 Job namespace: ``OPENLINEAGE_NAMESPACE`` (default ``synthgov``). Dataset names follow OpenLineage's
 naming rules (``synthgov.lineage.datasets``); synthgov's own facets are in ``synthgov.lineage.facets``
