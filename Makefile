@@ -14,7 +14,7 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY ?= False
 export DO_NOT_TRACK ?= 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS ?= False
 
-.PHONY: demo test lint typecheck bench sandbox airflow dbt-manifest clean help
+.PHONY: demo test lint typecheck bench sandbox airflow dbt-manifest marquez clean help
 
 help:
 	@echo "make demo        run the demo end to end on embedded defaults"
@@ -22,6 +22,7 @@ help:
 	@echo "make bench       run the benchmarks in tests/bench (slow; not part of make test)"
 	@echo "make sandbox     serve the sandbox org in the foreground"
 	@echo "make airflow     airflow standalone on the project's DAGs, connected to the sandbox org"
+	@echo "make marquez     fetch Marquez's API server (marquez-api and its dependencies) with Maven"
 
 $(BIN)/.synced: uv.lock pyproject.toml
 	@if ! $(UV) --version >/dev/null 2>&1; then \
@@ -76,6 +77,21 @@ airflow: $(BIN)/.synced $(DBT_MANIFEST)
 	echo "Airflow UI: http://127.0.0.1:$(AIRFLOW_PORT)   user: admin   password: admin   (local only)"; \
 	echo "OpenLineage events: $(SYNTHGOV_HOME)/lineage/events.jsonl$${OPENLINEAGE_URL:+ and $$OPENLINEAGE_URL}"; \
 	airflow standalone
+
+# Marquez's API server for the tests and local runs (tests/marquez.py runs it): the published marquez-api
+# jar and its runtime dependencies, copied by Maven into an ignored folder (never committed). The jar is
+# the plain one, so that folder is the classpath. Fetched into a side folder and moved, so a failed
+# fetch never leaves half a classpath.
+MARQUEZ_LIB := $(SYNTHGOV_HOME)/marquez/lib
+
+$(MARQUEZ_LIB)/.fetched: include/marquez/pom.xml
+	@command -v mvn >/dev/null || { echo "make marquez: needs Maven and Java 17 (apt-get install maven openjdk-17-jre-headless)" >&2; exit 1; }
+	rm -rf "$(MARQUEZ_LIB).part"
+	mvn -q -f include/marquez/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
+		-DoutputDirectory="$(MARQUEZ_LIB).part"
+	rm -rf "$(MARQUEZ_LIB)" && mv "$(MARQUEZ_LIB).part" "$(MARQUEZ_LIB)" && touch "$@"
+
+marquez: $(MARQUEZ_LIB)/.fetched
 
 lint: $(BIN)/.synced
 	$(BIN)/ruff check .

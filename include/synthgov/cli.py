@@ -9,6 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from synthgov.lineage.replay import add_replay_command, run_replay_command
 from synthgov.settings import home
 
 
@@ -207,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--policy-dir", type=Path, default=None, help="default $SYNTHGOV_POLICY_DIR or include/policies"
     )
 
+    add_replay_command(sub)
+
     sub.add_parser(
         "demo",
         help="the main job end to end: sandbox org, nightly DAG (dag.test), lake, warehouse",
@@ -264,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         return run_training_check(args.files)
     if args.command == "report":
         return run_report(args)
+    if args.command == "lineage":
+        return run_replay_command(args)
     if args.command == "demo":
         import subprocess
 

@@ -9,14 +9,16 @@ with the file transport into a folder of its own, and reads the event log back:
 - the datasets join up (Salesforce object -> lake run -> raw table -> dbt models), dbt model runs have
   their Airflow task run as parent, and synthgov's facets carry the right numbers;
 - the HTTP transport: a strict receiver on loopback gets valid events; with the receiver answering
-  5xx, and with nothing listening, the tasks still succeed and the file log still gets every event.
+  5xx, and with nothing listening, the tasks still succeed and the file log still gets every event;
+  replaying the log (``synthgov lineage replay``) gives the receiver every event, each accepted.
+
+A real Marquez gets the same runs in tests/stack/test_marquez.py.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -35,12 +37,11 @@ from airflow.sdk import DagRunState
 from synthgov import lake as lakes
 from synthgov.extract.config import load_config
 from synthgov.lineage import facets, read_events, transport_config
+from synthgov.lineage.replay import replay
 from synthgov.lineage.validation import EventValidator, marquez_problems
 from synthgov.retention.evidence import EvidenceLedger
-from synthgov.training.zone import open_training_zone
-from synthgov_airflow.lineage import TRANSPORT_ENV, openlineage_env
 from synthgov_sandbox.process import SandboxProcess
-from tests.lineage_support import openlineage_transport
+from tests.lineage_support import PURGE, Pipeline, nightly_and_purge, openlineage_transport, retention_dry_run
 
 pytestmark = pytest.mark.integration
 
@@ -49,8 +50,6 @@ REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "tests" / "fixtures" / "openlineage-spec"
 # Schemas other producers ship with their packages (the dbt integration names GitHub URLs for them).
 THIRD_PARTY_SCHEMAS = [Path(openlineage_common_schema.__path__[0])]
-SEED = {"profile": "demo", "scale": 1, "seed": 42}
-PURGE = {"dry_run": False, "reason": "TICKET-77: lineage check", "policy_ids": ["ai-task-90d"]}
 # Facet schemas that are named but not shipped anywhere we can read offline: checked against the
 # spec's base facet instead. The dbt integration's dbt_model facet has no schema file in the package.
 UNSHIPPED = {
@@ -58,58 +57,13 @@ UNSHIPPED = {
 }
 
 
-@dataclass
-class Pipeline:
-    home: Path
-    org: SandboxProcess
-    events: list[dict[str, Any]]
-    nightly_run_id: str
-    retention_run_id: str
-
-    def of(self, job: str, event_type: str | None = None) -> list[dict[str, Any]]:
-        return [e for e in self.events if e["job"]["name"] == job and event_type in (None, e["eventType"])]
-
-    def complete(self, job: str) -> dict[str, Any]:
-        (event,) = [e for e in self.of(job) if e["eventType"] in ("COMPLETE", "FAIL")]
-        return event
-
-
 @pytest.fixture(scope="module")
 def pipeline(
     demo_org: SandboxProcess, tmp_path_factory: pytest.TempPathFactory, airflow_db: None
 ) -> Iterator[Pipeline]:
     home = tmp_path_factory.mktemp("lineage") / "synthgov"
-    demo_org.control("DELETE", "faults")
-    demo_org.control("POST", "seed", SEED)
-    demo_org.token(fresh=True)
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in {
-            "REQUESTS_CA_BUNDLE": demo_org.ca_bundle,
-            "SYNTHGOV_HOME": str(home),
-            "SYNTHGOV_LAKE_URL": str(home / "lake"),
-            "SYNTHGOV_DUCKDB_PATH": str(home / "warehouse.duckdb"),
-            "SYNTHGOV_WAREHOUSE": "duckdb",
-            "SYNTHGOV_WINDOW_LAG_SECONDS": "0",
-            "SYNTHGOV_BULK_POLL_SECONDS": "0",
-            "AIRFLOW_CONN_SALESFORCE_DEFAULT": demo_org.airflow_connection(),
-        }.items():
-            mp.setenv(name, value)
-        mp.delenv("SYNTHGOV_EXTRACT_CONFIG", raising=False)
-        zone = open_training_zone(lakes.open_lake())
-        for manifest in demo_org.control("GET", "training-manifests")["manifests"]:
-            zone.lake.put_bytes(manifest["key"], json.dumps(manifest["document"]).encode())
-        log = home / "lineage" / "events.jsonl"
-        log.parent.mkdir(parents=True)
-        bag = DagBag(dag_folder=REPO / "dags")
-        assert not bag.import_errors
-        started = time.monotonic()
-        with openlineage_transport(transport_config(log)):
-            nightly = bag.dags["synthgov_nightly"].test()
-            assert nightly.state == DagRunState.SUCCESS
-            retention = bag.dags["synthgov_retention"].test(run_conf=PURGE)
-            assert retention.state == DagRunState.SUCCESS
-        print(f"nightly and retention runs took {time.monotonic() - started:.1f} s")
-        yield Pipeline(home, demo_org, read_events(log), str(nightly.run_id), str(retention.run_id))
+    with nightly_and_purge(demo_org, home, transport_config(home / "lineage" / "events.jsonl")) as pipeline:
+        yield pipeline
 
 
 @pytest.fixture(scope="module")
@@ -394,22 +348,9 @@ class Receiver:
         self.server.server_close()
 
 
-def _dry_run(pipeline: Pipeline, url: str, log: Path) -> tuple[Any, float]:
-    """An ad-hoc dry run of the retention DAG with synthgov's own settings for OPENLINEAGE_URL."""
-    added = openlineage_env(log.parent.parent, {"OPENLINEAGE_URL": url})
-    config = json.loads(added[TRANSPORT_ENV])
-    assert [t["type"] for t in config["transports"]] == ["file", "http"]
-    log.parent.mkdir(parents=True, exist_ok=True)
-    dag = DagBag(dag_folder=REPO / "dags" / "synthgov_retention.py").dags["synthgov_retention"]
-    started = time.monotonic()
-    with openlineage_transport(config):
-        run = dag.test(run_conf={"reason": "lineage over HTTP"})
-    return run, time.monotonic() - started
-
-
 def test_http_transport_posts_valid_events(pipeline: Pipeline, validator: EventValidator, tmp_path: Path) -> None:
     with Receiver(validator) as receiver:
-        run, _ = _dry_run(pipeline, receiver.url, tmp_path / "lineage" / "events.jsonl")
+        run, _ = retention_dry_run(receiver.url, tmp_path / "lineage" / "events.jsonl")
     assert run.state == DagRunState.SUCCESS
     assert not receiver.problems, receiver.problems[:10]
     got = Counter((e["job"]["name"], e["eventType"]) for e in receiver.events)
@@ -427,7 +368,7 @@ def test_tasks_succeed_while_the_receiver_answers_5xx(
     pipeline: Pipeline, validator: EventValidator, tmp_path: Path
 ) -> None:
     with Receiver(validator, answer=503) as receiver:
-        run, took = _dry_run(pipeline, receiver.url, tmp_path / "lineage" / "events.jsonl")
+        run, took = retention_dry_run(receiver.url, tmp_path / "lineage" / "events.jsonl")
     assert run.state == DagRunState.SUCCESS
     assert receiver.posts > 0 and not receiver.problems
     logged = read_events(tmp_path / "lineage" / "events.jsonl")
@@ -442,10 +383,21 @@ def test_tasks_succeed_while_the_receiver_is_down(
 ) -> None:
     with Receiver(validator) as receiver:
         url = receiver.url  # a port that was just ours and now refuses connections
-    run, took = _dry_run(pipeline, url, tmp_path / "lineage" / "events.jsonl")
+    run, took = retention_dry_run(url, tmp_path / "lineage" / "events.jsonl")
     assert run.state == DagRunState.SUCCESS
     logged = read_events(tmp_path / "lineage" / "events.jsonl")
     assert {("synthgov_retention", "COMPLETE"), ("synthgov_retention.plan", "COMPLETE")} <= {
         (e["job"]["name"], e["eventType"]) for e in logged
     }
     print(f"dry run with the receiver down: {took:.1f} s")
+
+
+def test_replaying_the_log_sends_every_event_and_the_strict_receiver_takes_them(
+    pipeline: Pipeline, validator: EventValidator
+) -> None:
+    """`synthgov lineage replay` on a whole nightly and purge: what Marquez would get after an outage."""
+    with Receiver(validator) as receiver:
+        result = replay(pipeline.home / "lineage" / "events.jsonl", receiver.url)
+    assert result.ok and result.sent == len(pipeline.events)
+    assert not receiver.problems, receiver.problems[:10]
+    assert receiver.events == pipeline.events

@@ -4,7 +4,8 @@ Every Airflow task and every dbt model run emits OpenLineage run events. By defa
 one JSON document per line, to ``event_log_path()`` (``<SYNTHGOV_HOME>/lineage/events.jsonl``) with
 OpenLineage's own file transport. With ``OPENLINEAGE_URL`` set (Marquez: ``http://localhost:5000``)
 they are also posted there; the file is still written, so the evidence pack always has the events,
-whatever happens to the HTTP backend.
+whatever happens to the HTTP backend; ``synthgov lineage replay`` (``synthgov.lineage.replay``) posts
+the log's events to the backend later, after it was down.
 
 Job namespace: ``OPENLINEAGE_NAMESPACE`` (default ``synthgov``). Dataset names follow OpenLineage's
 naming rules (``synthgov.lineage.datasets``); synthgov's own facets are in ``synthgov.lineage.facets``
@@ -35,7 +36,13 @@ EVENT_LOG_NAME = "events.jsonl"
 # retries with back-off per event. Two retries ride out a restart; anything longer is lost to HTTP
 # but kept in the event log.
 HTTP_TIMEOUT_SECONDS = 5.0
-HTTP_RETRY = {"total": 2, "connect": 2, "read": 2, "backoff_factor": 0.5, "status_forcelist": [500, 502, 503, 504]}
+HTTP_RETRY: dict[str, Any] = {
+    "total": 2,
+    "connect": 2,
+    "read": 2,
+    "backoff_factor": 0.5,
+    "status_forcelist": [500, 502, 503, 504],
+}
 
 
 class EventLogError(ValueError):
@@ -101,6 +108,12 @@ def iter_events(path: Path | None = None) -> Iterator[dict[str, Any]]:
     path = path if path is not None else event_log_path()
     if not path.exists():
         return
+    for _, event in iter_numbered_events(path):
+        yield event
+
+
+def iter_numbered_events(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, event) for every event of an existing log, with ``iter_events``'s checks."""
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -111,7 +124,7 @@ def iter_events(path: Path | None = None) -> Iterator[dict[str, Any]]:
                 raise EventLogError(f"{path}:{number}: not JSON ({exc.msg})") from None
             if not isinstance(event, dict):
                 raise EventLogError(f"{path}:{number}: not a JSON object")
-            yield event
+            yield number, event
 
 
 def read_events(path: Path | None = None) -> list[dict[str, Any]]:
