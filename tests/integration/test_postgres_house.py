@@ -19,9 +19,9 @@ from psycopg2.extensions import parse_dsn
 
 from synthgov import lake as lakes
 from synthgov.retention.evidence import EvidenceLedger
-from synthgov.sandbox.process import SandboxProcess
 from synthgov.settings import duckdb_path
 from synthgov.training.zone import open_training_zone
+from synthgov_sandbox.process import SandboxProcess
 from tests.integration.test_dbt_duckdb import RULE_BASED, truth_keys
 from tests.integration.test_nightly_dag import expected_rows
 
