@@ -68,12 +68,12 @@ data-platform (synthgov maintainers)
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import DAG, CronTriggerTimetable, TriggerRule, task
 
+from synthgov import settings
 from synthgov_airflow.assets import RAW_SALESFORCE, RETENTION_CANDIDATES
 from synthgov_airflow.dbt import governance_task_group, window_end_of
 from synthgov_airflow.notifiers import failure_notifiers
@@ -84,7 +84,7 @@ from synthgov_airflow.operators.training import TrainingLakePostureOperator, Tra
 
 with DAG(
     dag_id="synthgov_nightly",
-    schedule=CronTriggerTimetable(os.environ.get("SYNTHGOV_NIGHTLY_CRON") or "0 2 * * *", timezone="UTC"),
+    schedule=CronTriggerTimetable(settings.nightly_cron(), timezone="UTC"),
     catchup=False,
     max_active_runs=1,
     default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=5)},

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from synthgov import settings
 from synthgov.retention.rules import Policy
 
 POLICY_DIR = Path(__file__).resolve().parents[1] / "policies"
@@ -87,10 +87,6 @@ class Policies:
     directory: Path
 
 
-def policy_dir() -> Path:
-    return Path(os.environ.get("SYNTHGOV_POLICY_DIR", str(POLICY_DIR)))
-
-
 def _read(path: Path, problems: list[str]) -> Any:
     try:
         return yaml.safe_load(path.read_text())
@@ -112,7 +108,7 @@ def load_policies(
     `known_objects` (the extracted objects) and `known_columns` (object -> its columns, e.g. from
     the warehouse) let the check catch unknown objects and fields before any model runs.
     """
-    directory = directory or policy_dir()
+    directory = directory or settings.policy_dir()
     problems: list[str] = []
     mapping_path = directory / "provenance_mapping.yml"
     retention_path = directory / "retention.yml"

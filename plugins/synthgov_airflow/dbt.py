@@ -11,14 +11,12 @@ with the task run as their parent.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
+from synthgov import settings
 from synthgov_airflow.operators.load import WAREHOUSE_POOL
 
-REPO = Path(__file__).resolve().parents[2]
-DBT_PROJECT = Path(os.environ.get("SYNTHGOV_DBT_PROJECT", str(REPO / "dbt_project")))
+DBT_PROJECT = settings.dbt_project()
 MANIFEST = DBT_PROJECT / "target" / "manifest.json"
 DBT_LINEAGE_CALLBACK = "synthgov_airflow.lineage.emit_dbt_model_events"
 
@@ -27,9 +25,7 @@ def dbt_env() -> dict[str, str]:
     """What dbt reads: the DuckDB file's absolute path (the project is copied to a temp dir; on PostgreSQL
     the profile reads SYNTHGOV_PG_* itself), and the production flags (data tests only; unit tests are
     CI's: synthgov.settings.DBT_PRODUCTION_FLAGS)."""
-    from synthgov.settings import DBT_PRODUCTION_FLAGS, duckdb_path
-
-    return {"SYNTHGOV_DUCKDB_PATH": str(duckdb_path()), **DBT_PRODUCTION_FLAGS}
+    return {settings.DUCKDB_PATH.name: str(settings.duckdb_path()), **settings.DBT_PRODUCTION_FLAGS}
 
 
 def window_end_of(task_id: str) -> str:
@@ -57,8 +53,6 @@ def governance_task_group(*, as_of: str, group_id: str = "dbt", **kwargs: Any) -
         TestBehavior,
     )
 
-    from synthgov.settings import dbt_target
-
     if not MANIFEST.exists():
         raise FileNotFoundError(
             f"{MANIFEST} is missing: run `make dbt-manifest` (exports the policies and runs dbt parse)"
@@ -73,7 +67,9 @@ def governance_task_group(*, as_of: str, group_id: str = "dbt", **kwargs: Any) -
             env_vars=dbt_env(),
         ),
         profile_config=ProfileConfig(
-            profile_name="synthgov", target_name=dbt_target(), profiles_yml_filepath=DBT_PROJECT / "profiles.yml"
+            profile_name="synthgov",
+            target_name=settings.dbt_target(),
+            profiles_yml_filepath=DBT_PROJECT / "profiles.yml",
         ),
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER),
         render_config=RenderConfig(

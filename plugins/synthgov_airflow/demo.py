@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synthgov import settings
+
 if TYPE_CHECKING:
     from synthgov.warehouse import Warehouse
 
@@ -29,8 +31,8 @@ def _prepare_environment(home: Path) -> None:
     # The demo stays on this machine: no usage telemetry from Cosmos's dbt tasks.
     os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
     os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("SYNTHGOV_LAKE_URL", str(home / "lake"))
-    os.environ.setdefault("SYNTHGOV_DUCKDB_PATH", str(home / "warehouse.duckdb"))
+    os.environ.setdefault(settings.LAKE_URL.name, str(home / "lake"))
+    os.environ.setdefault(settings.DUCKDB_PATH.name, str(home / "warehouse.duckdb"))
     # OpenLineage: the file transport under SYNTHGOV_HOME (and HTTP when OPENLINEAGE_URL is set).
     from synthgov_airflow.lineage import configure_openlineage_env
 
@@ -38,9 +40,7 @@ def _prepare_environment(home: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from synthgov.settings import home as synthgov_home
-
-    home = synthgov_home()
+    home = settings.home()
     _prepare_environment(home)
 
     from synthgov.cli import print_demo_summary

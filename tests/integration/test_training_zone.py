@@ -13,9 +13,10 @@ import pytest
 
 from synthgov.extract.run import load_all
 from synthgov.lake import LocalLake, S3Lake
+from synthgov.settings import TRAINING_LAKE_URL
 from synthgov.training.manifest import MANIFESTS_OBJECT, RECORDS_OBJECT, read_training_manifests
 from synthgov.training.posture import POSTURE_OBJECT, PUBLIC_ACCESS_SETTINGS, read_posture
-from synthgov.training.zone import TRAINING_LAKE_URL_ENV, open_training_zone
+from synthgov.training.zone import open_training_zone
 from synthgov.warehouse import DuckDBWarehouse
 from synthgov_airflow.operators.training import TrainingLakePostureOperator
 
@@ -36,7 +37,7 @@ def aws(s3_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
         "SYNTHGOV_S3_ENDPOINT_URL": s3_server,
     }.items():
         monkeypatch.setenv(name, value)
-    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL", TRAINING_LAKE_URL_ENV):
+    for name in ("AWS_PROFILE", "AWS_REGION", "AWS_ENDPOINT_URL", TRAINING_LAKE_URL.name):
         monkeypatch.delenv(name, raising=False)
     return s3_server
 

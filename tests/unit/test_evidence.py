@@ -19,7 +19,6 @@ from synthgov.retention.evidence import (
     canonical_json,
 )
 from synthgov.salesforce.ids import canonical_record_id, hash_record_id
-from synthgov.settings import SettingsError
 
 pytestmark = pytest.mark.unit
 
@@ -302,22 +301,6 @@ def test_a_local_lake_refuses_to_pretend_it_can_lock(lake: LocalLake) -> None:
 
     with pytest.raises(LakeError, match="no write-once storage"):
         lake.create_bytes("evidence/x.jsonl", b"x\n", retention=Retention("COMPLIANCE", datetime.now(UTC)))
-
-
-def test_retention_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
-    from synthgov.retention.evidence import evidence_lock_mode, evidence_retention_days
-
-    assert evidence_retention_days() == 7 * 365 + 2
-    assert evidence_lock_mode() == "COMPLIANCE"
-    monkeypatch.setenv("SYNTHGOV_EVIDENCE_RETENTION_DAYS", "30")
-    monkeypatch.setenv("SYNTHGOV_EVIDENCE_LOCK_MODE", "governance")
-    assert (evidence_retention_days(), evidence_lock_mode()) == (30, "GOVERNANCE")
-    monkeypatch.setenv("SYNTHGOV_EVIDENCE_RETENTION_DAYS", "forever")
-    with pytest.raises(SettingsError, match="SYNTHGOV_EVIDENCE_RETENTION_DAYS must be a whole number"):
-        evidence_retention_days()
-    monkeypatch.setenv("SYNTHGOV_EVIDENCE_LOCK_MODE", "shred")
-    with pytest.raises(SettingsError, match="SYNTHGOV_EVIDENCE_LOCK_MODE must be one of COMPLIANCE, GOVERNANCE"):
-        evidence_lock_mode()
 
 
 # -- the command line ----------------------------------------------------------------------------

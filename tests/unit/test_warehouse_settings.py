@@ -9,7 +9,7 @@ import pytest
 import yaml
 from psycopg2.extensions import make_dsn, parse_dsn
 
-from synthgov.settings import PG_PART_ENVS, SettingsError, dbt_target, warehouse_kind
+from synthgov.settings import PG_PARTS, SettingsError, dbt_target, warehouse_kind
 from synthgov.warehouse import DuckDBWarehouse, PostgresWarehouse, WarehouseError, open_warehouse, postgres_dsn
 
 PROFILES = Path(__file__).resolve().parents[2] / "dbt_project" / "profiles.yml"
@@ -24,19 +24,19 @@ def _no_warehouse_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         "SYNTHGOV_WAREHOUSE",
         "SYNTHGOV_DBT_TARGET",
         "SYNTHGOV_PG_DSN",
-        *(n for n, _ in PG_PART_ENVS.values()),
+        *(var.name for var in PG_PARTS.values()),
     ):
         monkeypatch.delenv(name, raising=False)
 
 
 def test_profiles_postgres_defaults_are_the_dsn_defaults() -> None:
     output = yaml.safe_load(PROFILES.read_text())["synthgov"]["outputs"]["postgres"]
-    for keyword, (name, default) in PG_PART_ENVS.items():
+    for keyword, var in PG_PARTS.items():
         found = _ENV_VAR.search(str(output[PROFILE_KEYS[keyword]]))
         assert found is not None, f"profiles.yml's postgres {PROFILE_KEYS[keyword]} reads no SYNTHGOV_PG_* variable"
-        assert (found["name"], found["default"]) == (name, default), keyword
+        assert (found["name"], found["default"]) == (var.name, var.default), keyword
     # With nothing set, the loader's DSN is those defaults (an empty password left to libpq, as dbt's '' is).
-    expected = {keyword: default for keyword, (_, default) in PG_PART_ENVS.items() if default}
+    expected = {keyword: var.default for keyword, var in PG_PARTS.items() if var.default}
     assert parse_dsn(postgres_dsn()) == parse_dsn(make_dsn(**expected))
     assert set(expected) == {"host", "port", "user", "dbname"}
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "config" / "extraction.yml"
+from synthgov import settings
+
 MODES = ("incremental", "snapshot")
 APIS = ("auto", "rest", "bulk")
 
@@ -42,12 +42,8 @@ class ExtractionConfig:
         raise ConfigError(f"{self.path}: no object {name!r} is configured")
 
 
-def config_path() -> Path:
-    return Path(os.environ.get("SYNTHGOV_EXTRACT_CONFIG", str(DEFAULT_CONFIG)))
-
-
 def load_config(path: Path | None = None) -> ExtractionConfig:
-    path = path or config_path()
+    path = path or settings.extract_config()
     try:
         raw = yaml.safe_load(path.read_text())
     except OSError as exc:

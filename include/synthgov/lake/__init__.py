@@ -49,8 +49,6 @@ from synthgov.lake.layout import (
 from synthgov.lake.local import LocalLake
 from synthgov.lake.s3 import S3Lake, describe_s3_error, s3_error_code
 from synthgov.lake.storage import (
-    LAKE_URL_ENV,
-    S3_ENDPOINT_ENV,
     Lake,
     LakeConflict,
     LakeError,
@@ -63,7 +61,6 @@ from synthgov.lake.urls import open_lake
 __all__ = [
     "FILES_PREFIX",
     "FINDINGS_NAME",
-    "LAKE_URL_ENV",
     "LEDGER_PREFIX",
     "MANIFEST_NAME",
     "MAPPED_PREFIXES",
@@ -75,7 +72,6 @@ __all__ = [
     "RAW_DATA_FOLDERS",
     "RAW_PREFIX",
     "RAW_TRAINING_PREFIX",
-    "S3_ENDPOINT_ENV",
     "TRAINING_ZONE_PREFIX",
     "WATERMARKS_PREFIX",
     "Lake",

@@ -9,8 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
+from synthgov import settings
 from synthgov.lake.storage import (
-    LAKE_URL_ENV,
     TEMP_PREFIX,
     Lake,
     LakeConflict,
@@ -153,7 +153,7 @@ class LocalLake(Lake):
         if self.root.exists() and not self.root.is_dir():
             raise LakeError(
                 f"lake {self.url} cannot be written: {self.root} is a file, not a folder; "
-                f"check {LAKE_URL_ENV} (or SYNTHGOV_HOME) points to a folder"
+                f"check {settings.LAKE_URL.name} (or SYNTHGOV_HOME) points to a folder"
             )
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -164,7 +164,8 @@ class LocalLake(Lake):
         except OSError as exc:
             raise LakeError(
                 f"lake {self.url} cannot be written: {exc.strerror or exc} ({exc.filename or self.root}); "
-                f"check that the folder exists and that this user may create files in it, or set {LAKE_URL_ENV}"
+                "check that the folder exists and that this user may create files in it, "
+                f"or set {settings.LAKE_URL.name}"
             ) from exc
 
     @property

@@ -17,10 +17,9 @@ from typing import IO, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from synthgov import settings
 from synthgov.lake.storage import (
-    LAKE_URL_ENV,
     PROBE_PREFIX,
-    S3_ENDPOINT_ENV,
     Lake,
     LakeConflict,
     LakeError,
@@ -59,7 +58,7 @@ class S3Lake(Lake):
         client: Any = None,
     ) -> None:
         if not _BUCKET.fullmatch(bucket):
-            raise LakeError(f"invalid S3 bucket name {bucket!r} for the lake; check {LAKE_URL_ENV}")
+            raise LakeError(f"invalid S3 bucket name {bucket!r} for the lake; check {settings.LAKE_URL.name}")
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         if self.prefix:
@@ -306,7 +305,7 @@ def describe_s3_error(
     bucket: str,
     *,
     endpoint_url: str | None = None,
-    url_setting: str = LAKE_URL_ENV,
+    url_setting: str = settings.LAKE_URL.name,
     needs: str = "may put, get, list and delete objects there",
 ) -> str:
     """Say what went wrong with an S3 call and what to check, in terms a deployer acts on.
@@ -334,5 +333,5 @@ def describe_s3_error(
         )
     if isinstance(exc, EndpointConnectionError):
         endpoint = endpoint_url or "the AWS S3 endpoint"
-        return f"cannot connect to {endpoint}; check {S3_ENDPOINT_ENV} and the network"
+        return f"cannot connect to {endpoint}; check {settings.S3_ENDPOINT_URL.name} and the network"
     return f"{type(exc).__name__}: {exc}"

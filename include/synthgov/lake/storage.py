@@ -26,9 +26,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Literal
 
-LAKE_URL_ENV = "SYNTHGOV_LAKE_URL"
-S3_ENDPOINT_ENV = "SYNTHGOV_S3_ENDPOINT_URL"
-
 # Local writes go to a hidden sibling first; list() and exists() never report these names.
 TEMP_PREFIX = ".synthgov-tmp-"
 PROBE_PREFIX = "_synthgov_probe/"

@@ -9,7 +9,7 @@ from urllib.parse import unquote, urlparse
 from synthgov import settings
 from synthgov.lake.local import LocalLake
 from synthgov.lake.s3 import S3Lake
-from synthgov.lake.storage import LAKE_URL_ENV, S3_ENDPOINT_ENV, Lake, LakeError
+from synthgov.lake.storage import Lake, LakeError
 
 _ACCEPTED_URLS = "a local path, file:///absolute/path or s3://bucket[/prefix]"
 
@@ -21,7 +21,7 @@ def open_lake(url: str | None = None, *, home: Path | None = None) -> Lake:
     AWS_ENDPOINT_URL (for S3-compatible stores); a bare path or a ``file://`` URL opens a LocalLake.
     """
     if url is None:
-        url = os.environ.get(LAKE_URL_ENV) or None
+        url = settings.lake_url()
     if url is None:
         return LocalLake((home if home is not None else settings.home()) / "lake")
     if not url.strip():
@@ -40,7 +40,7 @@ def open_lake(url: str | None = None, *, home: Path | None = None) -> Lake:
             raise _bad_url(url, "it names no bucket")
         if parsed.query or parsed.fragment:
             raise _bad_url(url, "S3 lake URLs take no query or fragment")
-        endpoint = os.environ.get(S3_ENDPOINT_ENV) or os.environ.get("AWS_ENDPOINT_URL") or None
+        endpoint = settings.s3_endpoint_url() or os.environ.get("AWS_ENDPOINT_URL") or None
         try:
             return S3Lake(parsed.netloc, unquote(parsed.path), endpoint_url=endpoint)
         except LakeError as exc:
@@ -49,4 +49,4 @@ def open_lake(url: str | None = None, *, home: Path | None = None) -> Lake:
 
 
 def _bad_url(url: str, reason: str) -> LakeError:
-    return LakeError(f"lake URL {url!r} ({LAKE_URL_ENV}) is not usable: {reason}; use {_ACCEPTED_URLS}")
+    return LakeError(f"lake URL {url!r} ({settings.LAKE_URL.name}) is not usable: {reason}; use {_ACCEPTED_URLS}")

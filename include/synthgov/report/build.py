@@ -15,11 +15,11 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from synthgov import settings
 from synthgov.lake import Lake, LakeError, open_lake
 from synthgov.lineage import event_log_path
 from synthgov.report import charts, collect, lineage
 from synthgov.report.collect import ReportError
-from synthgov.settings import SettingsError, home
 from synthgov.warehouse import Warehouse, WarehouseError, WarehouseQueryError, open_warehouse
 
 INDEX = "index.html"
@@ -35,7 +35,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 def report_root() -> Path:
     """Where dated packs go: ``<SYNTHGOV_HOME>/report``."""
-    return home() / "report"
+    return settings.home() / "report"
 
 
 @dataclass(frozen=True)
@@ -94,14 +94,14 @@ def build_report(
     try:
         warehouse = warehouse if warehouse is not None else open_warehouse()
         lake = lake if lake is not None else open_lake()
-    except (WarehouseError, LakeError, SettingsError) as exc:
+    except (WarehouseError, LakeError, settings.SettingsError) as exc:
         raise ReportError(str(exc)) from exc
     bundle = collect_bundle(
         warehouse=warehouse,
         lake=lake,
         policy_dir=policy_dir,
         events_file=events_file or event_log_path(),
-        dbt_project=dbt_project or collect.dbt_project(),
+        dbt_project=dbt_project or settings.dbt_project(),
         now=now,
     )
     return write_pack(bundle, out, now=now)

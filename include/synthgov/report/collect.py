@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections import Counter
 from datetime import date, datetime
@@ -18,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from synthgov.lake import Lake, LakeError
-from synthgov.policies import DBT_PROJECT, PolicyError, load_policies
+from synthgov.policies import PolicyError, load_policies
 from synthgov.retention.evidence import EvidenceLedger, LedgerError
 from synthgov.warehouse import Warehouse
 
 FORMAT = "synthgov-evidence-pack"
 FORMAT_VERSION = 1
-DBT_PROJECT_ENV = "SYNTHGOV_DBT_PROJECT"
 MARTS = "marts"
 SUMMARY_COLUMNS = (
     "control",
@@ -87,10 +85,6 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, list | tuple | set):
         return [jsonable(v) for v in value]
     return value
-
-
-def dbt_project() -> Path:
-    return Path(os.environ.get(DBT_PROJECT_ENV) or DBT_PROJECT)
 
 
 def _rows(warehouse: Warehouse, sql: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:

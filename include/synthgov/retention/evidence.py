@@ -26,24 +26,19 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, cast
+from typing import Any, cast
 
+from synthgov import settings
 from synthgov.lake import LEDGER_PREFIX, Lake, LakeConflict, LakeError, LakeNotFound, Retention
-from synthgov.settings import SettingsError, _number
 
 log = logging.getLogger(__name__)
 
 LEDGER_VERSION = 1
 GENESIS_SHA256 = "0" * 64
-RETENTION_DAYS_ENV = "SYNTHGOV_EVIDENCE_RETENTION_DAYS"
-LOCK_MODE_ENV = "SYNTHGOV_EVIDENCE_LOCK_MODE"
-DEFAULT_RETENTION_DAYS = 7 * 365 + 2  # seven years, leap days included
-LOCK_MODES = ("COMPLIANCE", "GOVERNANCE")
 # What one per-record outcome may say. Salesforce error messages can quote field values, so only
 # the status code travels, never the message; the id only as its hash.
 OUTCOME_KEYS = frozenset({"id_sha256", "object", "outcome", "code"})
@@ -121,19 +116,6 @@ class VerifyReport:
         )
 
 
-def evidence_retention_days() -> int:
-    """How long each segment is locked where the bucket has Object Lock: SYNTHGOV_EVIDENCE_RETENTION_DAYS."""
-    return int(_number(RETENTION_DAYS_ENV, DEFAULT_RETENTION_DAYS, low=1, high=36500, whole=True))
-
-
-def evidence_lock_mode() -> Literal["COMPLIANCE", "GOVERNANCE"]:
-    """SYNTHGOV_EVIDENCE_LOCK_MODE: COMPLIANCE (default; nobody can shorten it) or GOVERNANCE."""
-    raw = os.environ.get(LOCK_MODE_ENV) or "COMPLIANCE"
-    if raw.upper() not in LOCK_MODES:
-        raise SettingsError(f"{LOCK_MODE_ENV} must be one of {', '.join(LOCK_MODES)}, got {raw!r}")
-    return cast(Literal["COMPLIANCE", "GOVERNANCE"], raw.upper())
-
-
 class EvidenceLedger:
     """The hash-chained ledger under ``prefix`` in ``lake``; see the module docstring."""
 
@@ -143,7 +125,7 @@ class EvidenceLedger:
         *,
         prefix: str = LEDGER_PREFIX,
         retention_days: int | None = None,
-        lock_mode: Literal["COMPLIANCE", "GOVERNANCE"] | None = None,
+        lock_mode: settings.LockMode | None = None,
     ) -> None:
         self.lake = lake
         self.prefix = prefix.strip("/")
@@ -325,8 +307,8 @@ class EvidenceLedger:
     def _retention(self) -> Retention | None:
         if not self.lake.object_lock_enabled():
             return None
-        days = self.retention_days if self.retention_days is not None else evidence_retention_days()
-        mode = self.lock_mode or evidence_lock_mode()
+        days = self.retention_days if self.retention_days is not None else settings.evidence_retention_days()
+        mode = self.lock_mode or settings.evidence_lock_mode()
         return Retention(mode, datetime.now(UTC).replace(microsecond=0) + timedelta(days=days))
 
     def _rewritten_segments(self) -> list[LedgerProblem]:

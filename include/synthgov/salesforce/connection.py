@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
@@ -30,9 +29,11 @@ from simple_salesforce.exceptions import (
 )
 from urllib3.util.retry import Retry
 
+from synthgov import settings
+
 log = logging.getLogger(__name__)
 
-DEFAULT_API_VERSION = "59.0"
+DEFAULT_API_VERSION = settings.SF_API_VERSION.default
 _LIMIT_RE = re.compile(r"api-usage=(\d+)/(\d+)")
 T = TypeVar("T")
 
@@ -74,26 +75,22 @@ class Credentials:
             raise SalesforceConnectionError("JWT bearer needs username (the user the integration runs as)")
 
     @classmethod
-    def from_env(cls, prefix: str = "SYNTHGOV_SF_") -> Credentials:
-        """SYNTHGOV_SF_INSTANCE_URL, _CLIENT_ID, _CLIENT_SECRET, _SESSION_ID, _USERNAME, _JWT_KEY_FILE, _CA_BUNDLE."""
-        import os
-
-        def get(name: str) -> str | None:
-            return os.environ.get(prefix + name) or None
-
-        instance_url = get("INSTANCE_URL")
-        if not instance_url:
-            raise SalesforceConnectionError(f"{prefix}INSTANCE_URL is not set (the org's https:// My Domain URL)")
-        key_file = get("JWT_KEY_FILE")
+    def from_env(cls) -> Credentials:
+        """From the SYNTHGOV_SF_* variables (`synthgov.settings.salesforce_env`), for use without Airflow."""
+        env = settings.salesforce_env()
+        if not env.instance_url:
+            raise SalesforceConnectionError(
+                f"{settings.SF_INSTANCE_URL.name} is not set (the org's https:// My Domain URL)"
+            )
         return cls(
-            instance_url=instance_url,
-            client_id=get("CLIENT_ID"),
-            client_secret=get("CLIENT_SECRET"),
-            session_id=get("SESSION_ID"),
-            username=get("USERNAME"),
-            jwt_private_key=Path(key_file).read_text() if key_file else None,
-            ca_bundle=get("CA_BUNDLE"),
-            api_version=get("API_VERSION") or DEFAULT_API_VERSION,
+            instance_url=env.instance_url,
+            client_id=env.client_id,
+            client_secret=env.client_secret,
+            session_id=env.session_id,
+            username=env.username,
+            jwt_private_key=env.jwt_key_file.read_text() if env.jwt_key_file else None,
+            ca_bundle=env.ca_bundle,
+            api_version=env.api_version,
         )
 
 

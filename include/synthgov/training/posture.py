@@ -31,7 +31,8 @@ import pyarrow as pa
 from botocore.exceptions import BotoCoreError, ClientError
 
 from synthgov import lake as lakes
-from synthgov.training.zone import TRAINING_LAKE_URL_ENV, TrainingZone, write_snapshot
+from synthgov import settings
+from synthgov.training.zone import TrainingZone, write_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ def _explain(exc: ClientError | BotoCoreError, zone: lakes.S3Lake) -> str:
         exc,
         zone.bucket,
         endpoint_url=zone.endpoint_url,
-        url_setting=f"{TRAINING_LAKE_URL_ENV} (or the lake's URL)",
+        url_setting=f"{settings.TRAINING_LAKE_URL.name} (or the lake's URL)",
         needs="have s3:GetBucketLogging, s3:GetBucketPublicAccessBlock, s3:GetEncryptionConfiguration and "
         "s3:GetBucketVersioning",
     )

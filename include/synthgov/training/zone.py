@@ -12,7 +12,6 @@ which the warehouse loader appends to ``raw_salesforce.<object lower-case>`` lik
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -20,9 +19,8 @@ from typing import Any
 import pyarrow as pa
 
 from synthgov import lake as lakes
+from synthgov import settings
 from synthgov.lake.runs import RunManifest, write_one_part_run
-
-TRAINING_LAKE_URL_ENV = "SYNTHGOV_TRAINING_LAKE_URL"
 
 
 @dataclass(frozen=True)
@@ -42,18 +40,20 @@ class TrainingZone:
 def open_training_zone(main: lakes.Lake, url: str | None = None) -> TrainingZone:
     """The zone at ``url``, else ``$SYNTHGOV_TRAINING_LAKE_URL``, else the ``training/`` prefix of ``main``."""
     if url is None:
-        url = os.environ.get(TRAINING_LAKE_URL_ENV) or None
+        url = settings.training_lake_url()
     if url is not None:
         try:
             return TrainingZone(lakes.open_lake(url), main, configured=True)
         except lakes.LakeError as exc:
-            raise lakes.LakeError(f"the training zone ({TRAINING_LAKE_URL_ENV}) is not usable: {exc}") from exc
+            raise lakes.LakeError(
+                f"the training zone ({settings.TRAINING_LAKE_URL.name}) is not usable: {exc}"
+            ) from exc
     if isinstance(main, lakes.S3Lake):
         prefix = f"{main.prefix}/{lakes.TRAINING_ZONE_PREFIX}" if main.prefix else lakes.TRAINING_ZONE_PREFIX
         return TrainingZone(lakes.S3Lake(main.bucket, prefix, endpoint_url=main.endpoint_url), main, configured=False)
     if isinstance(main, lakes.LocalLake):
         return TrainingZone(lakes.LocalLake(main.root / lakes.TRAINING_ZONE_PREFIX), main, configured=False)
-    raise lakes.LakeError(f"no training zone for a {type(main).__name__}; set {TRAINING_LAKE_URL_ENV}")
+    raise lakes.LakeError(f"no training zone for a {type(main).__name__}; set {settings.TRAINING_LAKE_URL.name}")
 
 
 def write_snapshot(

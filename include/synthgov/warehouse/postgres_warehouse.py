@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from synthgov.settings import PG_DSN_ENV, PG_PART_ENVS
+from synthgov import settings
 from synthgov.warehouse.base import (
     BATCH_ROWS,
     LOADED_AT_COLUMN,
@@ -47,17 +47,13 @@ def postgres_dsn() -> str:
     """
     from psycopg2.extensions import make_dsn
 
-    configured = os.environ.get(PG_DSN_ENV)
+    configured = settings.postgres_dsn_override()
     if configured:
         return configured
-    parts: dict[str, str] = {}
-    for keyword, (name, default) in PG_PART_ENVS.items():
-        value = os.environ.get(name) or default
-        if value:
-            parts[keyword] = value
-    port = parts["port"]
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise WarehouseError(f"{PG_PART_ENVS['port'][0]} must be a TCP port number, got {port!r}")
+    try:
+        parts = settings.postgres_parts()
+    except settings.SettingsError as exc:
+        raise WarehouseError(str(exc)) from None
     # make_dsn quotes values, so a password with spaces or quotes stays one value.
     return str(make_dsn(**parts))
 
@@ -243,7 +239,8 @@ class PostgresWarehouse(Warehouse):
             # libpq's message quotes the text it choked on, which may be the password: neither it nor the
             # chained exception is shown.
             raise WarehouseError(
-                f"the PostgreSQL DSN (from {PG_DSN_ENV} or SYNTHGOV_PG_*) is neither a libpq 'key=value ...' string "
+                f"the PostgreSQL DSN (from {settings.PG_DSN.name} or SYNTHGOV_PG_*) is neither "
+                "a libpq 'key=value ...' string "
                 "nor a 'postgresql://user@host:port/database' URI"
             ) from None
         self._dsn = dsn
@@ -283,7 +280,7 @@ class PostgresWarehouse(Warehouse):
                 f"cannot connect to the PostgreSQL warehouse at {self.host}:{self.port}, database {self.database!r}, "
                 f"user {self.user!r}: {reason}. Check that the server runs and listens there (listen_addresses, "
                 "port), that the database exists and that the user may log in from here (pg_hba.conf, password); "
-                f"the address comes from {PG_DSN_ENV} or SYNTHGOV_PG_HOST/PORT/USER/PASSWORD/DATABASE"
+                f"the address comes from {settings.PG_DSN.name} or SYNTHGOV_PG_HOST/PORT/USER/PASSWORD/DATABASE"
             ) from exc
         # Reads run on their own; a load opens its transaction explicitly, as on DuckDB.
         con.autocommit = True
