@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -90,12 +91,25 @@ def transport_config(
 def transport_from_env(home: Path | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """``transport_config`` for an environment (default: this one): the event log under SYNTHGOV_HOME
     (or ``home``), and Marquez if OPENLINEAGE_URL is set."""
+    backend = http_backend_from_env(environ)
+    return transport_config(event_log_path(home), backend.url, api_key=backend.api_key, endpoint=backend.endpoint)
+
+
+@dataclass(frozen=True)
+class HttpBackend:
+    """Where OpenLineage's HTTP transport sends events (OPENLINEAGE_URL, _ENDPOINT, _API_KEY); url None: nowhere."""
+
+    url: str | None
+    endpoint: str | None
+    api_key: str | None = field(repr=False)
+
+
+def http_backend_from_env(environ: Mapping[str, str] | None = None) -> HttpBackend:
     env = os.environ if environ is None else environ
-    return transport_config(
-        event_log_path(home),
-        env.get(URL_ENV, "").strip() or None,
-        api_key=env.get(API_KEY_ENV) or None,
+    return HttpBackend(
+        url=env.get(URL_ENV, "").strip() or None,
         endpoint=env.get(ENDPOINT_ENV) or None,
+        api_key=env.get(API_KEY_ENV) or None,
     )
 
 

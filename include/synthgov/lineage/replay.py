@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -138,7 +137,8 @@ def add_replay_command(sub: Any) -> None:
 
 def run_replay_command(args: argparse.Namespace) -> int:
     stderr = sys.stderr
-    url = args.url or os.environ.get(lineage.URL_ENV, "").strip()
+    backend = lineage.http_backend_from_env()
+    url = args.url or backend.url
     if not url:
         print(f"synthgov lineage replay: no backend: pass --url or set {lineage.URL_ENV}", file=stderr)
         return 2
@@ -148,8 +148,8 @@ def run_replay_command(args: argparse.Namespace) -> int:
         result = replay(
             log,
             url,
-            endpoint=args.endpoint or os.environ.get(lineage.ENDPOINT_ENV) or None,
-            api_key=os.environ.get(lineage.API_KEY_ENV) or None,
+            endpoint=args.endpoint or backend.endpoint,
+            api_key=backend.api_key,
             progress=stderr,
         )
     except ReplayError as exc:
