@@ -24,7 +24,7 @@ WAREHOUSE_POOL = "synthgov_warehouse"
 
 
 class WarehouseLoadOperator(BaseOperator):
-    """Append every run in the lake that the warehouse lacks to ``raw_salesforce.<object>``.
+    """Append every run in the lake that the warehouse lacks to ``raw_salesforce.<object>`` (or ``raw_synthgov.``).
 
     Loading is idempotent by run id, so a retried or repeated task never doubles rows, and runs
     left behind by an earlier failed load are picked up by the next one. The warehouse is the one
