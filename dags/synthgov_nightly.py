@@ -13,7 +13,8 @@ Nightly extraction of the Salesforce org into synthgov's lake and warehouse.
   (`training/`, or `SYNTHGOV_TRAINING_LAKE_URL`); `read_training_lake_posture` reads the zone's
   bucket controls with boto3 (not applicable on a local lake). Both write their snapshots under
   the plan's run id.
-- `load` appends every run the warehouse lacks to its `raw_salesforce` schema (DuckDB, or PostgreSQL
+- `load` appends every run the warehouse lacks to its `raw_salesforce` schema (the findings and
+  snapshots to `raw_synthgov`; DuckDB, or PostgreSQL
   with `SYNTHGOV_WAREHOUSE=postgres`; dbt builds on the same one) and updates
   the asset `synthgov_raw_salesforce`.
 - `export_policies` validates `include/policies` against the warehouse and hands them to dbt.

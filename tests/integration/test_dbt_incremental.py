@@ -332,7 +332,9 @@ def test_source_freshness_passes_on_the_loaded_warehouse(nightly: Nightly) -> No
     assert set(statuses.values()) == {"pass"}, statuses
     assert "salesforce.lead" in statuses and "salesforce._sg_purged" not in statuses  # purges are rare: no age
     # The training zone's snapshots are judged by the loader's ledger, read or not, rows or not.
-    assert {"training.training_manifests", "training.training_manifest_records", "training.loads"} <= set(statuses)
+    assert {"synthgov.training_manifests", "synthgov.training_manifest_records", "salesforce._sg_loads"} <= set(
+        statuses
+    )
 
 
 def test_source_freshness_of_training_snapshots_reads_the_ledger(nightly: Nightly) -> None:
@@ -345,7 +347,7 @@ def test_source_freshness_of_training_snapshots_reads_the_ledger(nightly: Nightl
     )
     try:
         result = run_dbt(
-            nightly.project, nightly.backend.target, "source", "freshness", "--select", "source:training", check=False
+            nightly.project, nightly.backend.target, "source", "freshness", "--select", "source:synthgov", check=False
         )
         statuses = {str(r.node.name): str(r.status) for r in result.result.results}
         assert statuses["training_lake_posture"] == "error", statuses

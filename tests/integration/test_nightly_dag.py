@@ -113,7 +113,7 @@ def test_nightly_dag_extracts_loads_and_reports_lineage(
         loaded = {
             name: con.execute(f'SELECT count(*) FROM raw_salesforce."{name.lower()}"').fetchone() for name in expected
         }
-        media = con.execute("SELECT count(*) FROM raw_salesforce.contentversion_media").fetchone()
+        media = con.execute("SELECT count(*) FROM raw_synthgov.contentversion_media").fetchone()
         due = {r[0] for r in con.execute("SELECT record_id FROM marts.retention_candidates").fetchall()}
         controls = con.execute("SELECT count(*) FROM marts.governance_summary").fetchone()
         training = dict(
@@ -182,11 +182,17 @@ def test_nightly_dag_extracts_loads_and_reports_lineage(
     load_lineage = load_ti.task.get_openlineage_facets_on_complete(load_ti)
     assert {d.name for d in load_lineage.inputs} == set(folders.values()) | {findings.name} | training_runs
     duckdb_namespace = f"duckdb://{home / 'warehouse.duckdb'}"
-    raw_tables = [*expected, "ContentVersion_Media", "Training_Manifests", "Training_Manifest_Records"]
+    synthgov_tables = [
+        "ContentVersion_Media",
+        "Training_Manifests",
+        "Training_Manifest_Records",
+        "Training_Lake_Posture",
+    ]
+    raw_tables = [f"raw_salesforce.{name}" for name in expected] + [f"raw_synthgov.{name}" for name in synthgov_tables]
     assert {(d.namespace, d.name) for d in load_lineage.outputs} == {
         # <catalog>.<schema>.<table>, the catalog being the file's stem: the name dbt's lineage gives the sources.
-        (duckdb_namespace, f"warehouse.raw_salesforce.{name.lower()}")
-        for name in [*raw_tables, "Training_Lake_Posture"]
+        (duckdb_namespace, f"warehouse.{name.lower()}")
+        for name in raw_tables
     }
 
 

@@ -279,7 +279,7 @@ def _load_everything(warehouse: Warehouse, lake: Lake, objects: list[str], media
 
 _LAYOUT_SQL = (
     "SELECT table_name, column_name FROM information_schema.columns "
-    "WHERE table_schema = 'raw_salesforce' ORDER BY table_name, ordinal_position"
+    "WHERE table_schema IN ('raw_salesforce', 'raw_synthgov') ORDER BY table_name, ordinal_position"
 )
 
 

@@ -175,11 +175,11 @@ def test_manifests_in_an_s3_zone_reach_the_warehouse_and_an_emptied_zone_empties
     ]
     with duckdb.connect(str(warehouse.path)) as con:
         records = con.execute(
-            "select record_id, declared_id, _sg_run_id from raw_salesforce.training_manifest_records order by 1"
+            "select record_id, declared_id, _sg_run_id from raw_synthgov.training_manifest_records order by 1"
         ).fetchall()
         manifests = con.execute(
             "select manifest_key, manifest_uri, is_valid, problem_count, created_at at time zone 'UTC' "
-            "from raw_salesforce.training_manifests order by 1"
+            "from raw_synthgov.training_manifests order by 1"
         ).fetchall()
     assert records == [
         ("00Q5g0000000001EAA", "00Q5g0000000001EAA", "20261101T000000Z-aaaaaa"),

@@ -21,6 +21,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from synthgov.lake import Lake, LocalLake, manifest_key, raw_part_key
+from synthgov.lake.layout import FINDINGS_NAME, findings_prefix, run_folder
+from synthgov.lake.runs import write_one_part_run
 from synthgov.settings import duckdb_path
 from synthgov.warehouse import (
     DuckDBWarehouse,
@@ -30,6 +32,7 @@ from synthgov.warehouse import (
     load_pending,
     load_run,
     loaded_runs,
+    record_purged,
     row_count,
 )
 from tests.lake_runs import DAY, RUN_1, RUN_2, RUN_3
@@ -247,3 +250,50 @@ def test_duckdb_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYNTHGOV_DUCKDB_PATH", str(tmp_path / "abs.duckdb"))
     assert duckdb_path() == tmp_path / "abs.duckdb"
     assert DuckDBWarehouse().path == tmp_path / "abs.duckdb"
+
+
+def test_load_result_says_where_the_run_lives(lake: Lake, warehouse: DuckDBWarehouse) -> None:
+    manifest = _write_run(lake, RUN_1, [_leads(["00Q1"])])
+    given = load_run(warehouse, lake, manifest)
+    assert given.manifest_key == manifest_key("Lead", DAY, RUN_1)
+    assert given.folder == run_folder(given.manifest_key)
+    _write_run(lake, RUN_2, [])  # a run without parts: its folder is still known, from the key it was found at
+    (pending,) = load_pending(warehouse, lake, ["Lead"])
+    assert (pending.folder, pending.manifest_key) == (
+        run_folder(manifest_key("Lead", DAY, RUN_2)),
+        manifest_key("Lead", DAY, RUN_2),
+    )
+
+
+def _findings_run(lake: Lake, run_id: str, ids: list[str]) -> dict[str, Any]:
+    findings = pa.table({"record_id": pa.array(ids, pa.string()), "status": ["no_manifest"] * len(ids)})
+    folder = findings_prefix(DAY, run_id)
+    return write_one_part_run(
+        lake, folder, "ContentVersion_Media", DAY, run_id, findings, part_name=FINDINGS_NAME
+    ).to_json()
+
+
+def test_synthgov_findings_go_to_their_own_schema(lake: Lake, backend: Backend) -> None:
+    result = load_run(backend.warehouse, lake, _findings_run(lake, RUN_1, ["068A"]))
+    assert (result.table, result.folder) == ("raw_synthgov.contentversion_media", findings_prefix(DAY, RUN_1))
+    assert backend.query("SELECT record_id FROM raw_synthgov.contentversion_media") == [("068A",)]
+    assert backend.query("SELECT object, run_id FROM raw_salesforce._sg_loads") == [("ContentVersion_Media", RUN_1)]
+    assert not backend.warehouse.has_table("raw_salesforce", "contentversion_media")
+    record_purged(backend.warehouse, {"ContentVersion": ["068A"]}, "purge-1", datetime(2026, 11, 3, tzinfo=UTC))
+    assert row_count(backend.warehouse, "ContentVersion_Media") == 0
+
+
+def test_findings_of_a_warehouse_from_before_raw_synthgov_move_there(lake: Lake, backend: Backend) -> None:
+    """Such a warehouse keeps the findings in raw_salesforce; the next load moves them, nothing reloads."""
+    load_run(backend.warehouse, lake, _findings_run(lake, RUN_1, ["068A", "068B"]))
+    with backend.warehouse.session() as s:  # put the table where the loader used to write it
+        s.begin_load()
+        s.execute("CREATE TABLE raw_salesforce.contentversion_media AS SELECT * FROM raw_synthgov.contentversion_media")
+        s.execute("DROP TABLE raw_synthgov.contentversion_media")
+        s.commit()
+
+    load_run(backend.warehouse, lake, _findings_run(lake, RUN_2, ["068C"]))
+
+    assert not backend.warehouse.has_table("raw_salesforce", "contentversion_media")
+    rows = backend.query("SELECT record_id, _sg_run_id FROM raw_synthgov.contentversion_media ORDER BY 1")
+    assert rows == [("068A", RUN_1), ("068B", RUN_1), ("068C", RUN_2)]

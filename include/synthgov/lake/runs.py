@@ -136,12 +136,15 @@ class RunManifest:
 
     @classmethod
     def from_bytes(cls, data: bytes, where: str) -> RunManifest:
-        """Parse a stored manifest; ``where`` (its URI) goes into the message when it is not JSON."""
+        """Parse a stored manifest; ``where`` (its URI) starts every message, so a reader knows which file."""
         try:
             document = json.loads(data)
         except (UnicodeDecodeError, ValueError) as exc:
             raise RunManifestError(f"{where} is not valid JSON: {exc}") from None
-        return cls.from_json(document)
+        try:
+            return cls.from_json(document)
+        except RunManifestError as exc:
+            raise RunManifestError(f"{where}: {exc}") from None
 
 
 def _is_valid(check: Callable[[str], str], value: str) -> bool:

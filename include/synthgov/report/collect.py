@@ -19,7 +19,7 @@ from typing import Any
 from synthgov.lake import Lake, LakeError
 from synthgov.policies import PolicyError, load_policies
 from synthgov.retention.evidence import EvidenceLedger, LedgerError
-from synthgov.warehouse import Warehouse
+from synthgov.warehouse import RAW_SCHEMA, SYNTHGOV_SCHEMA, Warehouse
 
 FORMAT = "synthgov-evidence-pack"
 FORMAT_VERSION = 1
@@ -66,7 +66,7 @@ CANDIDATE_COLUMNS = (
     "action",
     "regulation",
 )
-DOC_SCHEMAS = ("raw_salesforce", "policy", "staging", "intermediate", "marts")
+DOC_SCHEMAS = (RAW_SCHEMA, SYNTHGOV_SCHEMA, "policy", "staging", "intermediate", "marts")
 _FINDING_TABLE = re.compile(r"finding_[a-z0-9_]{1,60}")
 
 

@@ -7,7 +7,7 @@ with the same credentials and S3 endpoint as the lake.
 
 What synthgov reads there lands in the lake's raw zone as snapshot runs, one object per table:
 ``raw/training/<Object>/run_date=YYYY-MM-DD/run_id=<id>/part-00000.parquet`` and ``_manifest.json``,
-which the warehouse loader appends to ``raw_salesforce.<object lower-case>`` like any findings run.
+which the warehouse loader appends to ``raw_synthgov.<object lower-case>`` like any findings run.
 """
 
 from __future__ import annotations

@@ -15,9 +15,11 @@ from synthgov.warehouse.base import (
     PURGED_TABLE,
     RAW_SCHEMA,
     RUN_ID_COLUMN,
+    SYNTHGOV_SCHEMA,
     Warehouse,
     WarehouseError,
     WarehouseQueryError,
+    raw_schema,
     table_name,
 )
 from synthgov.warehouse.duckdb_warehouse import DuckDBWarehouse
@@ -39,6 +41,7 @@ __all__ = [
     "PURGED_TABLE",
     "RAW_SCHEMA",
     "RUN_ID_COLUMN",
+    "SYNTHGOV_SCHEMA",
     "DuckDBWarehouse",
     "LoadResult",
     "PostgresWarehouse",
@@ -50,6 +53,7 @@ __all__ = [
     "loaded_runs",
     "open_warehouse",
     "postgres_dsn",
+    "raw_schema",
     "record_purged",
     "row_count",
     "table_name",

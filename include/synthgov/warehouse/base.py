@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     import pyarrow.parquet as pq
 
 RAW_SCHEMA = "raw_salesforce"
+#: synthgov's own data, kept apart from the org's objects so a table there is never taken for an sObject.
+SYNTHGOV_SCHEMA = "raw_synthgov"
+#: The runs synthgov writes of its own findings: the media findings (``synthgov.extract.media``) and the
+#: training-zone snapshots (``synthgov.training``); tests/unit/test_raw_schemas.py holds them to the writers.
+SYNTHGOV_OBJECTS = frozenset(
+    {"ContentVersion_Media", "Training_Manifests", "Training_Manifest_Records", "Training_Lake_Posture"}
+)
+# The ledger of every loaded run and the purged records, whichever schema a run went to.
 LOADS_TABLE = f"{RAW_SCHEMA}._sg_loads"
 # Records a retention run purged (written by raw_loader.record_purged; staging leaves them out).
 PURGED_TABLE = f"{RAW_SCHEMA}._sg_purged"
@@ -42,14 +50,19 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
+def raw_schema(obj: str) -> str:
+    """The schema an object's runs are loaded into: ``raw_synthgov`` for synthgov's own, else ``raw_salesforce``."""
+    return SYNTHGOV_SCHEMA if obj in SYNTHGOV_OBJECTS else RAW_SCHEMA
+
+
 def table_name(obj: str) -> str:
-    """The raw table of a Salesforce object: ``raw_salesforce.<object lower-case>``."""
-    return f"{RAW_SCHEMA}.{obj.lower()}"
+    """The raw table of an object: ``raw_salesforce.<object lower-case>`` (or ``raw_synthgov.``, see ``raw_schema``)."""
+    return f"{raw_schema(obj)}.{obj.lower()}"
 
 
 def sql_table(obj: str) -> str:
     # Quoted, because object names such as Order, Case and Group are SQL keywords.
-    return f"{RAW_SCHEMA}.{quote(obj.lower())}"
+    return f"{raw_schema(obj)}.{quote(obj.lower())}"
 
 
 class Session(ABC):
@@ -80,8 +93,8 @@ class Session(ABC):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
 
     @abstractmethod
-    def columns(self, name: str) -> dict[str, tuple[str, str]]:
-        """Columns of ``raw_salesforce.<name>``: lower-case name → (name, type); empty if there is no table.
+    def columns(self, schema: str, name: str) -> dict[str, tuple[str, str]]:
+        """Columns of ``<schema>.<name>``: lower-case name → (name, type); empty if there is no table.
 
         Keyed lower-case because Salesforce field names are case-insensitive: a part that spells a
         field differently still lands in the same column, on both databases.
@@ -98,8 +111,8 @@ class Session(ABC):
         """Append a part's ``targets`` columns (part column → table column) with the run's id and time; returns rows."""
 
     @abstractmethod
-    def index_raw_table(self, name: str) -> None:
-        """Index what the incremental staging models look up in ``raw_salesforce.<name>`` (if it exists)."""
+    def index_raw_table(self, schema: str, name: str) -> None:
+        """Index what the incremental staging models look up in ``<schema>.<name>`` (if it exists)."""
 
 
 class Warehouse(ABC):

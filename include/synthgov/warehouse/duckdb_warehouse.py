@@ -19,7 +19,6 @@ from synthgov.settings import duckdb_path
 from synthgov.warehouse.base import (
     BATCH_ROWS,
     LOADED_AT_COLUMN,
-    RAW_SCHEMA,
     RUN_ID_COLUMN,
     Session,
     Warehouse,
@@ -57,11 +56,11 @@ class _DuckDBSession(Session):
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         return self.con.execute(sql, list(params)).fetchall()
 
-    def columns(self, name: str) -> dict[str, tuple[str, str]]:
+    def columns(self, schema: str, name: str) -> dict[str, tuple[str, str]]:
         rows = self.query(
             "SELECT column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-            [RAW_SCHEMA, name],
+            [schema, name],
         )
         return {str(column).lower(): (str(column), str(dtype)) for column, dtype in rows}
 
@@ -70,7 +69,7 @@ class _DuckDBSession(Session):
         types = (str(t) for t in self.con.from_arrow(schema.empty_table()).dtypes)
         return {name: None if t == _DUCKDB_NULL_TYPE else t for name, t in zip(schema.names, types, strict=True)}
 
-    def index_raw_table(self, name: str) -> None:
+    def index_raw_table(self, schema: str, name: str) -> None:
         # None: DuckDB scans columnar data with zone maps (min/max per row group on _sg_loaded_at), so an
         # ART index would only slow every append.
         return None

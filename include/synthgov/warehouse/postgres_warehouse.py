@@ -23,7 +23,6 @@ from synthgov import settings
 from synthgov.warehouse.base import (
     BATCH_ROWS,
     LOADED_AT_COLUMN,
-    RAW_SCHEMA,
     RUN_ID_COLUMN,
     Session,
     Warehouse,
@@ -132,13 +131,13 @@ class _PostgresSession(Session):
             cur.execute(sql, list(params) if params else None)
             return [tuple(row) for row in cur.fetchall()]
 
-    def columns(self, name: str) -> dict[str, tuple[str, str]]:
+    def columns(self, schema: str, name: str) -> dict[str, tuple[str, str]]:
         # format_type spells types with their modifiers (numeric(18,2)), which information_schema drops.
         rows = self.query(
             "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
             "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-            [RAW_SCHEMA, name],
+            [schema, name],
         )
         return {str(column).lower(): (str(column), str(dtype)) for column, dtype in rows}
 
@@ -157,10 +156,10 @@ class _PostgresSession(Session):
             )
         return types
 
-    def index_raw_table(self, name: str) -> None:
+    def index_raw_table(self, schema: str, name: str) -> None:
         # A nightly build reads the versions loaded since its watermark, then every version of those
         # ids: without these indexes PostgreSQL scans each whole raw table for 1% of it.
-        columns = self.columns(name)
+        columns = self.columns(schema, name)
         if not columns:  # a first run without parts creates no table
             return
         wanted = [(LOADED_AT_COLUMN, "loaded_at")] + ([(quote(columns["id"][0]), "id")] if "id" in columns else [])
@@ -172,7 +171,7 @@ class _PostgresSession(Session):
                 digest = hashlib.sha256(name.encode()).hexdigest()[:8]
                 index_name = f"{name[:35]}_{digest}__sg_{suffix}_idx"
             index = quote(index_name)
-            self.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {RAW_SCHEMA}.{quote(name)} ({column})")
+            self.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {schema}.{quote(name)} ({column})")
 
     def insert(
         self, table: str, parquet: pq.ParquetFile, targets: dict[str, str], run_id: str, loaded_at: datetime

@@ -1,9 +1,11 @@
-"""The raw-schema loader: append the extractor's runs from the lake to ``raw_salesforce``, and purge from it.
+"""The raw-schema loader: append the lake's runs to ``raw_salesforce`` and ``raw_synthgov``, and purge from them.
 
-Each object has a table ``raw_salesforce.<object lower-case>`` whose columns are the Salesforce
-field names (quoted, case kept) plus ``_sg_run_id`` and ``_sg_loaded_at``; ``raw_salesforce._sg_loads``
-records every loaded run, ``raw_salesforce._sg_purged`` every record a retention run purged (the
-warehouse's side of purging; the lake keeps its own registry of purged ids).
+Each object has a table ``<schema>.<object lower-case>`` whose columns are the Salesforce field
+names (quoted, case kept) plus ``_sg_run_id`` and ``_sg_loaded_at``. The schema is the org's,
+``raw_salesforce``, for extracted objects and ``raw_synthgov`` for synthgov's own findings runs
+(``base.raw_schema`` decides). ``raw_salesforce._sg_loads`` records every loaded run of either,
+``raw_salesforce._sg_purged`` every record a retention run purged (the warehouse's side of purging;
+the lake keeps its own registry of purged ids).
 
 A run is the unit of loading. The extractor writes a run's parquet parts and then its manifest (the
 manifest is the run's commit marker); the loader reads parts through the Lake interface, so S3 works
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any
@@ -25,16 +26,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthgov.lake import MANIFEST_NAME, Lake, LakeError, LakeNotFound, object_prefix, run_id_from_key
+from synthgov.lake.layout import run_folder, run_prefix
+from synthgov.lake.runs import RunManifest, RunManifestError, RunPart
 from synthgov.warehouse.base import (
     LOADED_AT_COLUMN,
     LOADS_TABLE,
     PURGED_TABLE,
     RAW_SCHEMA,
     RUN_ID_COLUMN,
+    SYNTHGOV_OBJECTS,
+    SYNTHGOV_SCHEMA,
     Session,
     Warehouse,
     WarehouseError,
     quote,
+    raw_schema,
     sql_table,
     table_name,
 )
@@ -43,20 +49,24 @@ _PURGED_DDL = (
     f"CREATE TABLE IF NOT EXISTS {PURGED_TABLE} (object_name VARCHAR NOT NULL, "
     "record_id VARCHAR NOT NULL, purged_at TIMESTAMP NOT NULL, purge_run_id VARCHAR NOT NULL)"
 )
-# Tables keyed by another object's id that must lose a purged record's rows too.
+# Tables keyed by another object's id that must lose a purged record's rows too: object → (table's object, id column).
 PURGED_FINDINGS: dict[str, tuple[tuple[str, str], ...]] = {"ContentVersion": (("ContentVersion_Media", "record_id"),)}
 
 _HASH_CHUNK = 1024 * 1024
-_OBJECT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
 class LoadResult:
-    """What one run's load did; ``replaced_rows`` > 0 means an earlier attempt of the run was redone."""
+    """What one run's load did; ``replaced_rows`` > 0 means an earlier attempt of the run was redone.
+
+    ``folder`` and ``manifest_key`` say where the run lives in the lake, so a caller (the load's
+    lineage) never lists the lake again to find them.
+    """
 
     object: str
     run_id: str
+    folder: str
+    manifest_key: str
     table: str
     rows: int
     files: int
@@ -65,56 +75,27 @@ class LoadResult:
     loaded_at: datetime
 
 
-@dataclass(frozen=True)
-class _Part:
-    key: str
-    rows: int
-    sha256: str
+def load_run(warehouse: Warehouse, lake: Lake, manifest: dict[str, Any], key: str | None = None) -> LoadResult:
+    """Load one run's parts into ``<schema>.<object>``, replacing any earlier attempt of the run.
 
-
-@dataclass(frozen=True)
-class _Manifest:
-    object: str
-    run_id: str
-    files: tuple[_Part, ...]
-
-
-def _parse_manifest(manifest: dict[str, Any]) -> _Manifest:
-    """Check the fields the loader relies on, so a malformed manifest fails before any row moves."""
-    obj = manifest.get("object")
-    run_id = manifest.get("run_id")
-    where = f"manifest of {obj!r} run {run_id!r}"
-    if not isinstance(obj, str) or not _OBJECT_NAME.fullmatch(obj):
-        raise WarehouseError(f"{where}: 'object' must be a Salesforce object name")
-    if not isinstance(run_id, str) or not run_id:
-        raise WarehouseError(f"{where}: 'run_id' must be a non-empty string")
-    files = manifest.get("files")
-    if not isinstance(files, list):
-        raise WarehouseError(f"{where}: 'files' must be a list")
-    parts = []
-    for i, entry in enumerate(files):
-        if not isinstance(entry, dict):
-            raise WarehouseError(f"{where}: files[{i}] must be an object with key, rows and sha256")
-        key, rows, sha = entry.get("key"), entry.get("rows"), entry.get("sha256")
-        if not isinstance(key, str) or not key:
-            raise WarehouseError(f"{where}: files[{i}].key must be a lake key")
-        if not isinstance(rows, int) or isinstance(rows, bool) or rows < 0:
-            raise WarehouseError(f"{where}: files[{i}].rows must be a whole number of at least 0")
-        if not isinstance(sha, str) or not _SHA256.fullmatch(sha.lower()):
-            raise WarehouseError(f"{where}: files[{i}].sha256 must be 64 hex digits")
-        parts.append(_Part(key, rows, sha.lower()))
-    return _Manifest(obj, run_id, tuple(parts))
-
-
-def load_run(warehouse: Warehouse, lake: Lake, manifest: dict[str, Any]) -> LoadResult:
-    """Load one run's parts into ``raw_salesforce.<object>``, replacing any earlier attempt of the run."""
-    run = _parse_manifest(manifest)
+    ``manifest`` is the run manifest's JSON form and ``key`` where it is stored; without ``key`` the
+    manifest is taken to sit beside its parts (a run without parts is an extracted run).
+    """
+    try:
+        run = RunManifest.from_json(manifest)
+    except RunManifestError as exc:
+        raise WarehouseError(str(exc)) from None
+    if key is None:
+        folder = run_folder(run.files[0].key) if run.files else run_prefix(run.object, run.run_date, run.run_id)
+        key = folder + MANIFEST_NAME
     table = sql_table(run.object)
+    schema = raw_schema(run.object)
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     with warehouse.session() as s:
         s.begin_load()
         try:
-            s.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+            for name in dict.fromkeys((RAW_SCHEMA, schema)):
+                s.execute(f"CREATE SCHEMA IF NOT EXISTS {name}")
             s.execute(
                 f"CREATE TABLE IF NOT EXISTS {LOADS_TABLE} (object VARCHAR NOT NULL, run_id VARCHAR NOT NULL, "
                 "rows BIGINT NOT NULL, loaded_at TIMESTAMP NOT NULL, files VARCHAR NOT NULL, "
@@ -122,14 +103,15 @@ def load_run(warehouse: Warehouse, lake: Lake, manifest: dict[str, Any]) -> Load
             )
             # Empty until a retention run purges; dbt's staging reads it from the first build on.
             s.execute(_PURGED_DDL)
+            _move_synthgov_tables(s)
             replaced = 0
-            if s.columns(run.object.lower()):
+            if s.columns(schema, run.object.lower()):
                 replaced = s.execute(f"DELETE FROM {table} WHERE {RUN_ID_COLUMN} = {s.param}", [run.run_id])
             rows = 0
             added: list[str] = []
             for part in run.files:
                 rows += _load_part(s, lake, run, part, table, loaded_at, added)
-            s.index_raw_table(run.object.lower())
+            s.index_raw_table(schema, run.object.lower())
             s.execute(
                 f"DELETE FROM {LOADS_TABLE} WHERE object = {s.param} AND run_id = {s.param}",
                 [run.object, run.run_id],
@@ -146,6 +128,8 @@ def load_run(warehouse: Warehouse, lake: Lake, manifest: dict[str, Any]) -> Load
     return LoadResult(
         object=run.object,
         run_id=run.run_id,
+        folder=run_folder(key),
+        manifest_key=key,
         table=table_name(run.object),
         rows=rows,
         files=len(run.files),
@@ -158,7 +142,7 @@ def load_run(warehouse: Warehouse, lake: Lake, manifest: dict[str, Any]) -> Load
 def loaded_runs(warehouse: Warehouse, obj: str) -> set[str]:
     """Run ids of the object already in the warehouse."""
     with warehouse.session() as s:
-        if not s.columns("_sg_loads"):
+        if not s.columns(RAW_SCHEMA, "_sg_loads"):
             return set()
         rows = s.query(f"SELECT run_id FROM {LOADS_TABLE} WHERE object = {s.param}", [obj])
     return {str(row[0]) for row in rows}
@@ -167,14 +151,14 @@ def loaded_runs(warehouse: Warehouse, obj: str) -> set[str]:
 def row_count(warehouse: Warehouse, obj: str) -> int:
     """Rows in the object's raw table (0 before its first load)."""
     with warehouse.session() as s:
-        if not s.columns(obj.lower()):
+        if not s.columns(raw_schema(obj), obj.lower()):
             return 0
         ((count,),) = s.query(f"SELECT count(*) FROM {sql_table(obj)}")
         return int(count)
 
 
 def record_purged(warehouse: Warehouse, ids_by_object: dict[str, list[str]], run_id: str, purged_at: datetime) -> int:
-    """Remove purged records from the raw tables and list them in ``raw_salesforce._sg_purged``.
+    """Remove purged records (and their findings) from the raw tables and list them in ``raw_salesforce._sg_purged``.
 
     GDPR erasure reaches the warehouse copy too; the list lets staging keep them out even where an
     incremental model still holds an old version. Returns the raw rows removed.
@@ -185,12 +169,13 @@ def record_purged(warehouse: Warehouse, ids_by_object: dict[str, list[str]], run
         try:
             s.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
             s.execute(_PURGED_DDL)
+            _move_synthgov_tables(s)
             for obj, ids in ids_by_object.items():
                 for start in range(0, len(ids), 1000):
                     part = ids[start : start + 1000]
                     marks = ", ".join(s.param for _ in part)
                     for table, column in ((obj, "Id"), *PURGED_FINDINGS.get(obj, ())):
-                        present = s.columns(table.lower())
+                        present = s.columns(raw_schema(table), table.lower())
                         if column.lower() in present:
                             real = present[column.lower()][0]
                             removed += s.execute(
@@ -207,13 +192,28 @@ def record_purged(warehouse: Warehouse, ids_by_object: dict[str, list[str]], run
     return removed
 
 
+def _move_synthgov_tables(s: Session) -> None:
+    """Move the tables of synthgov's own objects that an older warehouse keeps in ``raw_salesforce`` (see DECISIONS).
+
+    Within the caller's transaction, by copy and drop (DuckDB has no ``ALTER TABLE ... SET SCHEMA``):
+    the rows loaded so far stay, and no run is loaded again, as the ledger lists them already. A
+    purge moves them too, so a purged file's findings never linger in the old schema.
+    """
+    for obj in sorted(SYNTHGOV_OBJECTS):
+        old = f"{RAW_SCHEMA}.{quote(obj.lower())}"
+        if s.columns(RAW_SCHEMA, obj.lower()) and not s.columns(SYNTHGOV_SCHEMA, obj.lower()):
+            s.execute(f"CREATE SCHEMA IF NOT EXISTS {SYNTHGOV_SCHEMA}")
+            s.execute(f"CREATE TABLE {sql_table(obj)} AS SELECT * FROM {old}")
+            s.execute(f"DROP TABLE {old}")
+
+
 def load_pending(warehouse: Warehouse, lake: Lake, objects: list[str]) -> list[LoadResult]:
     """Load every run in the lake of these objects that the warehouse lacks, oldest run first.
 
     Run ids start with their UTC start time (``YYYYMMDDTHHMMSSZ-xxxx``), so their order is the
     order the runs happened; loading in that order keeps ``_sg_loaded_at`` and the runs aligned.
     """
-    pending: list[tuple[str, int, dict[str, Any]]] = []
+    pending: list[tuple[str, int, RunManifest, str]] = []
     with warehouse.session():
         for index, obj in enumerate(objects):
             loaded = loaded_runs(warehouse, obj)
@@ -222,30 +222,29 @@ def load_pending(warehouse: Warehouse, lake: Lake, objects: list[str]) -> list[L
                 if not key.endswith("/" + MANIFEST_NAME) or key_run is None or key_run in loaded:
                     continue
                 manifest = _read_manifest(lake, key)
-                if manifest.get("object") != obj or manifest.get("run_id") != key_run:
+                if manifest.object != obj or manifest.run_id != key_run:
                     raise WarehouseError(
-                        f"manifest {lake.uri(key)} says object {manifest.get('object')!r} run "
-                        f"{manifest.get('run_id')!r}, but its key says {obj!r} run {key_run!r}; "
+                        f"manifest {lake.uri(key)} says object {manifest.object!r} run "
+                        f"{manifest.run_id!r}, but its key says {obj!r} run {key_run!r}; "
                         "the lake layout is inconsistent, check what wrote it"
                     )
-                pending.append((key_run, index, manifest))
+                pending.append((key_run, index, manifest, key))
         pending.sort(key=lambda item: (item[0], item[1]))
-        return [load_run(warehouse, lake, manifest) for _, _, manifest in pending]
+        return [load_run(warehouse, lake, manifest.to_json(), key) for _, _, manifest, key in pending]
 
 
-def _read_manifest(lake: Lake, key: str) -> dict[str, Any]:
+def _read_manifest(lake: Lake, key: str) -> RunManifest:
     try:
-        manifest = json.loads(lake.get_bytes(key))
+        data = lake.get_bytes(key)
     except LakeError as exc:
         raise WarehouseError(f"cannot read manifest {key!r}: {exc}") from exc
-    except ValueError as exc:
-        raise WarehouseError(f"manifest {lake.uri(key)} is not valid JSON: {exc}") from exc
-    if not isinstance(manifest, dict):
-        raise WarehouseError(f"manifest {lake.uri(key)} must be a JSON object")
-    return manifest
+    try:
+        return RunManifest.from_bytes(data, f"manifest {lake.uri(key)}")
+    except RunManifestError as exc:
+        raise WarehouseError(str(exc)) from None
 
 
-def _verified_sha256(f: IO[bytes], lake: Lake, run: _Manifest, part: _Part) -> None:
+def _verified_sha256(f: IO[bytes], lake: Lake, run: RunManifest, part: RunPart) -> None:
     digest = hashlib.sha256()
     while chunk := f.read(_HASH_CHUNK):
         digest.update(chunk)
@@ -261,8 +260,8 @@ def _verified_sha256(f: IO[bytes], lake: Lake, run: _Manifest, part: _Part) -> N
 def _load_part(
     s: Session,
     lake: Lake,
-    run: _Manifest,
-    part: _Part,
+    run: RunManifest,
+    part: RunPart,
     table: str,
     loaded_at: datetime,
     added: list[str],
@@ -301,7 +300,7 @@ def _load_part(
 
 
 def _widen_table(
-    s: Session, run: _Manifest, table: str, part_types: dict[str, str | None], key: str, added: list[str]
+    s: Session, run: RunManifest, table: str, part_types: dict[str, str | None], key: str, added: list[str]
 ) -> dict[str, str]:
     """Create the table or add the part's new columns; refuse a column whose type changed.
 
@@ -309,7 +308,7 @@ def _widen_table(
     cast silently by the insert (a DOUBLE into a BIGINT column rounds), which would corrupt
     evidence without a trace; failing makes someone decide.
     """
-    existing = s.columns(run.object.lower())
+    existing = s.columns(raw_schema(run.object), run.object.lower())
     typed = {name: dtype for name, dtype in part_types.items() if dtype is not None}
     if not existing:
         columns = [f"{quote(name)} {dtype}" for name, dtype in typed.items()]

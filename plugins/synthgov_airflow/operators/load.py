@@ -24,7 +24,7 @@ WAREHOUSE_POOL = "synthgov_warehouse"
 
 
 class WarehouseLoadOperator(BaseOperator):
-    """Append every run in the lake that the warehouse lacks to ``raw_salesforce.<object>``.
+    """Append every run in the lake that the warehouse lacks to ``raw_salesforce.<object>`` (or ``raw_synthgov.``).
 
     Loading is idempotent by run id, so a retried or repeated task never doubles rows, and runs
     left behind by an earlier failed load are picked up by the next one. The warehouse is the one
@@ -92,7 +92,7 @@ class WarehouseLoadOperator(BaseOperator):
         lake = open_lake(self.lake_url)
         warehouse = open_warehouse()
         results = load_all(lake, warehouse, objects, findings)
-        self._record_lineage(lake, warehouse, results, findings)
+        self._record_lineage(lake, warehouse, results)
         for r in results:
             self.log.info("%s run %s: %d rows into %s", r.object, r.run_id, r.rows, r.table)
         self.log.info("loaded %d runs, %d rows", len(results), sum(r.rows for r in results))
@@ -109,27 +109,12 @@ class WarehouseLoadOperator(BaseOperator):
             for r in results
         ]
 
-    def _record_lineage(
-        self, lake: Lake, warehouse: Warehouse, results: list[LoadResult], findings: list[dict[str, Any]]
-    ) -> None:
-        """Remember each loaded run's lake folder (as the extract task named it) and its table."""
-        from synthgov import lake as lakes
-
-        folders: dict[tuple[str, str], str] = {}
-        for manifest in findings:
-            for part in manifest["files"]:
-                folders[(str(manifest["object"]), str(manifest["run_id"]))] = part["key"].rsplit("/", 1)[0]
-        # LoadResult names the run but not its date partition, so the folder comes from the lake's listing.
-        for obj in {r.object for r in results} - {o for o, _ in folders}:
-            for key in lake.list(lakes.object_prefix(obj)):
-                run_id = lakes.run_id_from_key(key)
-                if run_id is not None and key.endswith("/" + lakes.MANIFEST_NAME):
-                    folders[(obj, run_id)] = key.rsplit("/", 1)[0]
+    def _record_lineage(self, lake: Lake, warehouse: Warehouse, results: list[LoadResult]) -> None:
+        """Remember each loaded run's lake folder and its table."""
         columns = warehouse.columns({r.table for r in results})
         for r in results:
-            folder = folders.get((r.object, r.run_id))
-            if folder is not None:
-                self._inputs.append((lake.namespace, lake.dataset_name(folder)))
+            # Without its trailing slash: the dataset is the run folder, named as the extract task names it.
+            self._inputs.append((lake.namespace, lake.dataset_name(r.folder.rstrip("/"))))
             table = (warehouse.lineage_namespace, warehouse.dataset_name(r.table))
             self._outputs.append(table)
             written = self._written.setdefault(table, {"rows": 0, "files": 0})

@@ -5,7 +5,7 @@
     read as NULL instead of failing the build.
     Files of purged ContentVersions are left out.
 -#}
-{%- set media = source('salesforce', 'contentversion_media') -%}
+{%- set media = source('synthgov', 'contentversion_media') -%}
 {%- set present = [] -%}
 {%- if execute -%}
     {%- for column in adapter.get_columns_in_relation(media) -%}

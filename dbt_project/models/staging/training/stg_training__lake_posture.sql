@@ -14,7 +14,8 @@
 
 with source as (
     {{ training_latest_snapshot(
-        source('training', 'training_lake_posture'), source('training', 'loads'), 'Training_Lake_Posture', columns
+        source('synthgov', 'training_lake_posture'), source('salesforce', '_sg_loads'),
+        'Training_Lake_Posture', columns
     ) }}
 ),
 

@@ -15,7 +15,8 @@
 
 with source as (
     {{ training_latest_snapshot(
-        source('training', 'training_manifest_records'), source('training', 'loads'), 'Training_Manifest_Records', columns
+        source('synthgov', 'training_manifest_records'), source('salesforce', '_sg_loads'),
+        'Training_Manifest_Records', columns
     ) }}
 ),
 

@@ -23,7 +23,8 @@
 
 with source as (
     {{ training_latest_snapshot(
-        source('training', 'training_manifests'), source('training', 'loads'), 'Training_Manifests', columns
+        source('synthgov', 'training_manifests'), source('salesforce', '_sg_loads'),
+        'Training_Manifests', columns
     ) }}
 ),
 

@@ -147,7 +147,7 @@ class RetentionPurgeStoresOperator(_AppliedStep):
         from synthgov import lake as lakes
         from synthgov.lineage import datasets
         from synthgov.retention.run import erased_by_object
-        from synthgov.warehouse import PURGED_TABLE, open_warehouse, table_name
+        from synthgov.warehouse import PURGED_FINDINGS, PURGED_TABLE, open_warehouse, table_name
 
         lake, plan, result = self.lake, self.plan, self.result
         if lake is None or plan is None or result is None:
@@ -169,7 +169,8 @@ class RetentionPurgeStoresOperator(_AppliedStep):
         deleted = erased_by_object(result, include_masked=False)
         if deleted:
             warehouse = open_warehouse()
-            for table in [*(table_name(obj) for obj in sorted(deleted)), PURGED_TABLE]:
+            findings = [table_name(t) for obj in sorted(deleted) for t, _ in PURGED_FINDINGS.get(obj, ())]
+            for table in [*(table_name(obj) for obj in sorted(deleted)), *findings, PURGED_TABLE]:
                 self._outputs.append(Seen(warehouse.lineage_namespace, warehouse.dataset_name(table)))
 
 
