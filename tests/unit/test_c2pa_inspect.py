@@ -475,7 +475,10 @@ def test_a_vendors_own_parameter_carrying_a_standard_code_counts(identity: Signi
 
 def test_an_edit_declaring_human_edits_cannot_launder_an_ai_parent(identity: SigningIdentity) -> None:
     ai_original = signed(identity, "png", "trainedAlgorithmicMedia")
-    manifest = actions_manifest({"action": "c2pa.edited", "digitalSourceType": IPTC_PREFIX + "humanEdits"})
+    manifest = actions_manifest(
+        {"action": "c2pa.opened", "parameters": {"ingredientIds": ["orig"]}},
+        {"action": "c2pa.edited", "digitalSourceType": IPTC_PREFIX + "humanEdits"},
+    )
     parent = {"title": "orig.png", "relationship": "parentOf", "label": "orig"}
     edited = sign_manifest(identity, manifest, render_image("png", 4), ingredients=((parent, ai_original),))
     finding = inspect_media("068A", edited, "image/png")
