@@ -53,11 +53,16 @@ def extension_of(path_on_client: str | None) -> str | None:
 
 
 def derive_file_fields(row: dict[str, object]) -> None:
-    """Fill a new ContentVersion's FileExtension, FileType, ContentSize and Checksum in place."""
-    given = row.get("FileExtension")
-    extension = str(given).lstrip(".").lower() if given else extension_of(str(row.get("PathOnClient") or ""))
-    row["FileExtension"] = extension
-    row["FileType"] = FILE_TYPES.get(extension or "", UNKNOWN)
+    """Fill a ContentVersion's FileExtension, FileType, ContentSize and Checksum in place.
+
+    FileType is set already only on rows the sandbox writes itself (the demo seed), which say what
+    Salesforce would; a row from the API never has it (the field is not createable).
+    """
+    if row.get("FileType") is None and row.get("PathOnClient"):
+        given = row.get("FileExtension")
+        extension = str(given).lstrip(".").lower() if given else extension_of(str(row["PathOnClient"]))
+        row["FileExtension"] = extension
+        row["FileType"] = FILE_TYPES.get(extension or "", UNKNOWN)
     blob = row.get("VersionData")
     if isinstance(blob, bytes | bytearray):
         row["ContentSize"] = len(blob)

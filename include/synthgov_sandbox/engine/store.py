@@ -466,8 +466,6 @@ class Store:
                 400, "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
             )
         self._derive(obj, row)
-        if obj.name == "ContentVersion":
-            derive_file_fields(row)
         return row
 
     @staticmethod
@@ -475,6 +473,8 @@ class Store:
         if obj.name_from:
             parts = [str(row.get(n) or "") for n in obj.name_from]
             row["Name"] = " ".join(p for p in parts if p) or None
+        if obj.name == "ContentVersion":
+            derive_file_fields(row)
 
     def _insert_rows(self, c: sqlite3.Connection, obj: SObject, rows: list[dict[str, object]]) -> None:
         names = [f.name for f in obj.fields]
