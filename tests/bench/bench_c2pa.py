@@ -67,20 +67,25 @@ def main(argv: list[str]) -> int:
 
     run(files, synthgov, 1)  # warm up both: imports, caches
     run(files, bare, 1)
-    mb = sum(len(d) for _, _, d in files) / 1024**2 * args.rounds
-    n = len(files) * args.rounds
-    # Interleave the two so drift on a shared machine hits both alike.
-    times = {"synthgov": 0.0, "bare": 0.0}
+    mb = sum(len(d) for _, _, d in files) / 1024**2
+    n = len(files)
+    # Per file, the best of the rounds, the two interleaved file by file: on a machine shared with other
+    # work, the minimum is the cost of the code and the interleaving makes drift hit both alike.
+    best = {"synthgov": [float("inf")] * n, "bare": [float("inf")] * n}
     for _ in range(args.rounds):
-        times["synthgov"] += run(files, synthgov, 1)
-        times["bare"] += run(files, bare, 1)
+        for i, file in enumerate(files):
+            for who, one in (("synthgov", synthgov), ("bare", bare)):
+                best[who][i] = min(best[who][i], run([file], one, 1))
+    times = {who: sum(spent) for who, spent in best.items()}
     tracemalloc.start()
     run(files, synthgov, 1)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     largest = max(len(d) for _, _, d in files)
     for who, spent in times.items():
-        print(f"{who:9s} {n / spent:8.1f} files/s {mb / spent:8.1f} MB/s ({n} files, {mb:.1f} MB)")
+        print(
+            f"{who:9s} {n / spent:8.1f} files/s {mb / spent:8.1f} MB/s ({n} files, {mb:.1f} MB, best of {args.rounds})"
+        )
     ratio = times["bare"] / times["synthgov"]
     print(f"synthgov / bare rate: {ratio:.2f} (target >= 0.9: {'met' if ratio >= 0.9 else 'not met'})")
     print(f"peak Python memory while inspecting: {peak / 1024**2:.1f} MB; largest file {largest / 1024**2:.1f} MB")
