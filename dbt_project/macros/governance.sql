@@ -23,6 +23,8 @@
          "description": "Training-data manifests in the lake's training zone using authentic records without recorded consent, declaring provenance the ledger contradicts, naming records the CRM lacks, or failing their schema"},
         {"control": "training_lake_posture", "regulation": "GDPR Art. 32, Art. 5(1)(f); NIST AI RMF MANAGE",
          "description": "Controls of the lake's training zone that fail or cannot be read: separation from the raw zone, server access logging, public access block, default encryption, versioning (not applicable, severity info, on a local-folder lake)"},
+        {"control": "media_not_inspected", "regulation": "EU AI Act Art. 50(2); NIST AI 100-4",
+         "description": "Files whose C2PA provenance could not be inspected, with the reason: a format c2pa cannot read, a failed download, over the size cap, or a damaged file"},
     ]) }}
 {% endmacro %}
 

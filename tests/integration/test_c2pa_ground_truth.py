@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 import requests
 
-from synthgov.provenance.c2pa_inspect import MediaFinding, inspect_media, mime_for
+from synthgov.provenance.c2pa_inspect import MediaFinding, inspect_media
+from synthgov.provenance.formats import hint_mime
 from synthgov_sandbox.demo.media import load_or_create_identity
 from synthgov_sandbox.process import SandboxProcess
 
@@ -54,7 +55,7 @@ def inspect_all(
         findings[version["Id"]] = inspect_media(
             version["Id"],
             data,
-            mime_for(version["FileType"], version["FileExtension"]),
+            hint_mime(version["FileType"], version["FileExtension"]),
             trust_anchors_pem=trust_anchors_pem,
         )
         spent += time.perf_counter() - started

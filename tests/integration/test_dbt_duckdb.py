@@ -353,7 +353,7 @@ def test_governance_summary_counts_every_control(built: Built) -> None:
             "from marts.governance_summary"
         )
     }
-    assert len(summary) == 9
+    assert len(summary) == 10
     for control, (findings, by_severity, info, status) in summary.items():
         assert findings == by_severity
         table = f"marts.finding_{control}"

@@ -185,7 +185,7 @@ def test_provenance_summary_matches_the_ledger(pipeline: Pipeline) -> None:
         e for e in pipeline.events if e["job"]["name"].endswith(".governance_summary") and e["eventType"] == "COMPLETE"
     ]
     controls = governance["job"]["facets"][facets.REGULATORY_CONTROLS_KEY]["controls"]
-    assert len(controls) == 9
+    assert len(controls) == 10
     assert {"GDPR Art. 22"} in [set(c["regulations"]) for c in controls]
 
 

@@ -130,7 +130,7 @@ def test_nightly_dag_extracts_loads_and_reports_lineage(
     # The Cosmos task group built the marts as of the org's clock (the run's window end).
     truth = org.control("GET", "ground-truth")["cases"]
     assert due == {c["id"] for c in truth if "retention_due" in c["labels"]}
-    assert controls == (9,)
+    assert controls == (10,)
     # The training zone: the demo manifests checked; on a local lake, every bucket control not applicable.
     labelled = sum(len({"training_no_consent", "training_provenance_mismatch"} & set(c["labels"])) for c in truth)
     assert consent_findings == (labelled,)

@@ -46,7 +46,7 @@ def test_the_pack_numbers_are_the_marts_numbers(world: World, built: Built, tmp_
         )
     }
     controls = {c["control"]: c for c in bundle["governance"]["controls"]}
-    assert set(controls) == set(summary) and len(controls) == 9
+    assert set(controls) == set(summary) and len(controls) == 10
     for name, (regulation, status, *counts, table) in summary.items():
         c = controls[name]
         assert (c["regulation"], c["status"]) == (regulation, status), name

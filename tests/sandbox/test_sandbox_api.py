@@ -694,3 +694,47 @@ def _trusting(org: SandboxProcess) -> requests.Session:
     session.verify = org.ca_bundle
     session.trust_env = False
     return session
+
+
+@pytest.mark.parametrize(
+    ("path", "extension", "file_type"),
+    [
+        ("Photo.JPG", "jpg", "JPG"),
+        ("scan.png", "png", "PNG"),
+        ("holiday.xyz", "xyz", "UNKNOWN"),
+        ("README", None, "UNKNOWN"),
+    ],
+)
+def test_content_version_derives_its_file_fields_like_salesforce(
+    org: SandboxProcess, path: str, extension: str | None, file_type: str
+) -> None:
+    import base64
+    import hashlib
+
+    sf = client(org)
+    data = b"\x89PNG\r\n\x1a\n" + path.encode()
+    new = sf.ContentVersion.create(
+        {"Title": path, "PathOnClient": path, "VersionData": base64.b64encode(data).decode()}
+    )
+    version = sf.query(
+        "SELECT ContentDocumentId, FileType, FileExtension, ContentSize, Checksum FROM ContentVersion "
+        f"WHERE Id = '{new['id']}'"
+    )["records"][0]
+    assert (version["FileType"], version["FileExtension"]) == (file_type, extension)
+    assert version["ContentSize"] == len(data)
+    assert version["Checksum"] == hashlib.md5(data, usedforsecurity=False).hexdigest()
+    document = sf.query(
+        f"SELECT Title, FileType, FileExtension FROM ContentDocument WHERE Id = '{version['ContentDocumentId']}'"
+    )["records"][0]
+    assert (document["Title"], document["FileType"], document["FileExtension"]) == (path, file_type, extension)
+
+
+def test_content_version_file_type_is_not_the_clients_to_set(org: SandboxProcess) -> None:
+    import base64
+
+    sf = client(org)
+    with pytest.raises(SalesforceMalformedRequest) as err:
+        sf.ContentVersion.create(
+            {"Title": "x", "PathOnClient": "x.png", "FileType": "PNG", "VersionData": base64.b64encode(b"x").decode()}
+        )
+    assert error_code(err) == "INVALID_FIELD_FOR_INSERT_UPDATE"

@@ -14,16 +14,14 @@ import c2pa
 import pyarrow as pa
 import pytest
 
-from synthgov.provenance.c2pa_inspect import (
+from synthgov.provenance.c2pa_inspect import STATUSES, MediaFinding, inspect_media, oversized_finding
+from synthgov.provenance.formats import HINT_MIME_TYPES, hint_mime
+from synthgov.provenance.source_types import (
     AI_SOURCE_TYPES,
     IPTC_PREFIX,
-    MEDIA_MIME_TYPES,
     SOURCE_TYPES_MOST_SYNTHETIC_FIRST,
-    STATUSES,
-    MediaFinding,
-    inspect_media,
-    mime_for,
-    oversized_finding,
+    normalize_source_type,
+    synthetic_kind,
 )
 from synthgov_sandbox.demo.media import SigningIdentity, make_signing_identity, render_image, sign_image
 
@@ -117,7 +115,12 @@ def test_signed_image_is_classified_by_its_source_type(
     # Nothing trusts the sandbox CA: the signature checks out but the credential is untrusted.
     assert finding.validation_state == "Valid"
     assert UNTRUSTED in finding.validation_errors
-    assert finding.detail is None
+    # An untrusted camera claim is reported, and said not to be evidence of authenticity.
+    assert finding.authentic_capture is False
+    if ai:
+        assert finding.detail is None
+    else:
+        assert finding.detail is not None and "not evidence of authenticity" in finding.detail
 
 
 @pytest.mark.parametrize("kind", ["png", "jpeg"])
@@ -163,9 +166,11 @@ def test_mime_is_normalised_and_may_be_left_to_detection(identity: SigningIdenti
     assert inspect_media("a", data, "IMAGE/JPG; charset=binary").mime == "image/jpeg"
     assert inspect_media("a", data, "IMAGE/JPG; charset=binary").provenance_class == "trainedAlgorithmicMedia"
     detected = inspect_media("a", data, None)
-    assert detected.mime is None and detected.provenance_class == "trainedAlgorithmicMedia"
-    # c2pa trusts the bytes over a wrong label.
-    assert inspect_media("a", data, "image/png").provenance_class == "trainedAlgorithmicMedia"
+    assert detected.mime == "image/jpeg" and detected.provenance_class == "trainedAlgorithmicMedia"
+    # The bytes decide, not a wrong label: the label is kept as what was declared.
+    mislabelled = inspect_media("a", data, "image/png")
+    assert (mislabelled.mime, mislabelled.declared_mime) == ("image/jpeg", "image/png")
+    assert mislabelled.provenance_class == "trainedAlgorithmicMedia"
 
 
 # -- tampering and bad input -------------------------------------------------------------------
@@ -184,15 +189,23 @@ def test_pixels_changed_after_signing_make_the_manifest_invalid(identity: Signin
     assert finding.detail is not None and "assertion.dataHash.mismatch" in finding.detail
 
 
-def test_corrupted_manifest_is_unreadable_but_present(identity: SigningIdentity) -> None:
+def test_corrupted_manifest_is_an_invalid_manifest(identity: SigningIdentity) -> None:
     data = bytearray(signed(identity, "png", "trainedAlgorithmicMedia"))
     data[data.find(b"c2pa.actions") + 40] ^= 0x01
     finding = inspect_media("068A", bytes(data), "image/png")
-    assert finding.status == "unreadable"
+    assert finding.status == "manifest"
     assert finding.has_manifest is True
     assert finding.validation_state == "Invalid"
     assert finding.provenance_class is None and finding.ai_generated is False
-    assert finding.detail is not None and "unreadable" in finding.detail
+    assert finding.detail is not None and "cannot read or verify" in finding.detail
+
+
+def test_damaged_file_without_c2pa_data_is_unreadable_not_a_manifest() -> None:
+    # A JPEG start of image followed by junk: c2pa cannot parse it, and no C2PA store is in the bytes.
+    finding = inspect_media("068A", b"\xff\xd8\xff\xe0" + b"x" * 1000, "image/jpeg")
+    assert finding.status == "unreadable"
+    assert finding.has_manifest is False and finding.validation_state is None
+    assert finding.detail is not None and "no C2PA data" in finding.detail
 
 
 @pytest.mark.parametrize(
@@ -200,28 +213,43 @@ def test_corrupted_manifest_is_unreadable_but_present(identity: SigningIdentity)
     [b"definitely not a png" * 20, b"", b"\x89PNG\r\n\x1a\n" + b"\x00" * 10],
     ids=["garbage", "empty", "truncated"],
 )
-def test_bytes_c2pa_cannot_parse_are_unreadable(data: bytes) -> None:
+def test_bytes_c2pa_cannot_parse_are_not_a_manifest(data: bytes) -> None:
     finding = inspect_media("068A", data, "image/png")
-    assert finding.status == "unreadable"
+    assert finding.status in ("unreadable", "not_inspectable")
     assert finding.has_manifest is False
     assert finding.size_bytes == len(data)
     assert finding.detail
 
 
-def test_truncated_signed_file_is_unreadable(identity: SigningIdentity) -> None:
+def test_truncated_signed_file_still_carries_its_manifest(identity: SigningIdentity) -> None:
     data = signed(identity, "png", "trainedAlgorithmicMedia")
-    assert inspect_media("068A", data[: len(data) // 2], "image/png").status == "unreadable"
+    finding = inspect_media("068A", data[: len(data) // 2], "image/png")
+    assert (finding.status, finding.has_manifest, finding.validation_state) == ("manifest", True, "Invalid")
 
 
 @pytest.mark.parametrize("mime", ["text/plain", "application/json", "image/bmp", "application/x-msdownload"])
-def test_types_c2pa_does_not_read_are_unsupported(mime: str) -> None:
+def test_bytes_c2pa_does_not_read_are_not_inspectable(mime: str) -> None:
     finding = inspect_media("068A", b"hello", mime)
-    assert finding.status == "unsupported_type"
-    assert finding.mime == mime and finding.detail and mime in finding.detail
+    assert finding.status == "not_inspectable"
+    assert finding.declared_mime == mime and finding.detail and mime in finding.detail
 
 
-def test_undetectable_bytes_without_mime_are_unsupported() -> None:
-    assert inspect_media("068A", b"plain words, no container" * 4, None).status == "unsupported_type"
+def test_a_format_c2pa_does_not_read_is_named_from_the_bytes() -> None:
+    bmp = b"BM" + (70).to_bytes(4, "little") + b"\x00" * 4 + (54).to_bytes(4, "little") + (40).to_bytes(4, "little")
+    finding = inspect_media("068A", bmp + b"\x00" * 48, "image/png")
+    assert finding.status == "not_inspectable"
+    assert finding.mime == "image/bmp" and finding.detail == "the bytes are image/bmp, which c2pa does not read"
+
+
+def test_an_odd_name_does_not_hide_a_signed_image(identity: SigningIdentity) -> None:
+    data = signed(identity, "png", "trainedAlgorithmicMedia")
+    for declared in (None, "text/plain", "application/octet-stream"):
+        finding = inspect_media("068A", data, declared)
+        assert (finding.mime, finding.provenance_class) == ("image/png", "trainedAlgorithmicMedia")
+
+
+def test_undetectable_bytes_without_mime_are_not_inspectable() -> None:
+    assert inspect_media("068A", b"plain words, no container" * 4, None).status == "not_inspectable"
 
 
 def test_file_over_the_cap_is_skipped_without_parsing(
@@ -374,22 +402,24 @@ def test_ai_source_types_are_the_most_synthetic_codes() -> None:
         ("MP3", "mp3", "audio/mpeg"),
         (None, "wav", "audio/wav"),
         ("PDF", "pdf", "application/pdf"),
-        ("WORD_X", "docx", None),
+        ("WORD_X", "docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
         ("BMP", "bmp", None),
         ("TEXT", "txt", None),
         (None, None, None),
         ("", "", None),
     ],
 )
-def test_mime_for_maps_file_type_then_extension(file_type: str | None, extension: str | None, mime: str | None) -> None:
-    assert mime_for(file_type, extension) == mime
+def test_hint_mime_maps_file_type_then_extension(
+    file_type: str | None, extension: str | None, mime: str | None
+) -> None:
+    assert hint_mime(file_type, extension) == mime
 
 
-def test_every_media_mime_type_is_one_c2pa_reads() -> None:
+def test_every_hinted_mime_type_is_one_c2pa_reads() -> None:
     readable = set(c2pa.Reader.get_supported_mime_types())
-    assert set(MEDIA_MIME_TYPES.values()) <= readable
+    assert set(HINT_MIME_TYPES.values()) <= readable
     assert {"image/png", "image/jpeg", "image/webp", "image/tiff", "video/mp4", "audio/mpeg"} <= set(
-        MEDIA_MIME_TYPES.values()
+        HINT_MIME_TYPES.values()
     )
 
 
@@ -407,5 +437,66 @@ def test_as_row_is_flat_and_loads_into_arrow(identity: SigningIdentity) -> None:
     assert all(not isinstance(v, (tuple, list, dict)) for row in rows for v in row.values())
     table = pa.Table.from_pylist(rows)
     assert table.num_rows == 3
-    assert table.column("status").to_pylist() == ["manifest", "no_manifest", "unsupported_type"]
+    assert table.column("status").to_pylist() == ["manifest", "no_manifest", "not_inspectable"]
     assert {str(s) for s in table.column("status").to_pylist()} <= set(STATUSES)
+
+
+# -- digitalSourceType as real files write it ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [
+        ("http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia", "trainedAlgorithmicMedia"),
+        ("https://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia", "trainedAlgorithmicMedia"),
+        ("  HTTP://CV.IPTC.ORG/newscodes/digitalsourcetype/trainedalgorithmicmedia/ ", "trainedAlgorithmicMedia"),
+        ("http://c2pa.org/digitalsourcetype/trainedAlgorithmicData", "trainedAlgorithmicData"),
+        ("https://c2pa.org/digitalsourcetype/empty", "empty"),
+        ("compositeSynthetic", "compositeSynthetic"),
+        (" digitalcapture ", "digitalCapture"),
+        ("https://example.com/vocab/madeUp", "https://example.com/vocab/madeUp"),
+        ("   ", None),
+    ],
+)
+def test_source_types_are_read_in_every_form(written: str, code: str | None) -> None:
+    assert normalize_source_type(written) == code
+
+
+def test_a_vendors_own_parameter_carrying_a_standard_code_counts(identity: SigningIdentity) -> None:
+    manifest = actions_manifest(
+        {"action": "c2pa.created", "digitalSourceType": IPTC_PREFIX + "digitalCreation"},
+        {"action": "c2pa.edited", "parameters": {"com.vendor.digitalSourceType": "trainedAlgorithmicMedia"}},
+        {"action": "c2pa.edited", "parameters": {"name": "composite"}},  # a bare word under another key: no code
+    )
+    finding = inspect_media("068A", sign_manifest(identity, manifest, render_image("png", 3)), "image/png")
+    assert finding.digital_source_types == ("digitalCreation", "trainedAlgorithmicMedia")
+    assert (finding.provenance_class, finding.synthetic_kind) == ("trainedAlgorithmicMedia", "generative_ai")
+
+
+def test_an_edit_declaring_human_edits_cannot_launder_an_ai_parent(identity: SigningIdentity) -> None:
+    ai_original = signed(identity, "png", "trainedAlgorithmicMedia")
+    manifest = actions_manifest(
+        {"action": "c2pa.opened", "parameters": {"ingredientIds": ["orig"]}},
+        {"action": "c2pa.edited", "digitalSourceType": IPTC_PREFIX + "humanEdits"},
+    )
+    parent = {"title": "orig.png", "relationship": "parentOf", "label": "orig"}
+    edited = sign_manifest(identity, manifest, render_image("png", 4), ingredients=((parent, ai_original),))
+    finding = inspect_media("068A", edited, "image/png")
+    assert finding.digital_source_types == ("humanEdits",)
+    assert finding.provenance_class == "trainedAlgorithmicMedia" and finding.ai_generated
+
+
+def test_generative_ai_is_told_apart_from_other_synthetic_content() -> None:
+    assert synthetic_kind("trainedAlgorithmicMedia") == "generative_ai"
+    assert synthetic_kind("compositeWithTrainedAlgorithmicMedia") == "generative_ai"
+    assert synthetic_kind("trainedAlgorithmicData") == "generative_ai"
+    assert synthetic_kind("algorithmicMedia") == "other_synthetic"
+    assert synthetic_kind("compositeSynthetic") == "other_synthetic"
+    assert synthetic_kind("algorithmicallyEnhanced") is None and synthetic_kind(None) is None
+
+
+def test_a_trusted_capture_claim_is_evidence_of_authenticity(identity: SigningIdentity) -> None:
+    data = signed(identity, "png", "digitalCapture", "Canon EOS R5")
+    trusted = inspect_media("068A", data, "image/png", trust_anchors_pem=identity.ca_cert_pem)
+    assert (trusted.validation_state, trusted.authentic_capture) == ("Trusted", True)
+    assert inspect_media("068A", data, "image/png").authentic_capture is False

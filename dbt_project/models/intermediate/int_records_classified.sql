@@ -52,6 +52,7 @@ evidence as (
         provenance.disclosure_shown as provenance_disclosure_shown,
         provenance.digital_source_type as provenance_digital_source_type,
         media.provenance_class as c2pa_provenance_class,
+        media.validation_state as c2pa_validation_state,
         media.software_agent as c2pa_software_agent,
         integration_users.username as integration_username
     from records
@@ -134,6 +135,7 @@ classified as (
         end as disclosure_source,
         legal_hold,
         provenance_record_id,
+        case when has_c2pa then c2pa_validation_state end as c2pa_validation_state,
         integration_username,
         matched_marker
     from with_evidence

@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import requests
+from simple_salesforce.exceptions import SalesforceError
 
 from synthgov import lake as lakes
 from synthgov.lake.runs import RunManifest, write_one_part_run
-from synthgov.provenance.c2pa_inspect import MediaFinding, inspect_media, mime_for, oversized_finding
+from synthgov.provenance.c2pa_inspect import (
+    NOT_INSPECTED_STATUSES,
+    MediaFinding,
+    download_failed_finding,
+    inspect_media,
+    oversized_finding,
+)
+from synthgov.provenance.formats import hint_mime
+from synthgov.provenance.trust import C2paTrust
 from synthgov.salesforce.connection import SalesforceConnection
 
 log = logging.getLogger(__name__)
@@ -30,9 +41,15 @@ class MediaResult:
     ai_generated: int
     skipped: int
     manifests: list[dict[str, Any]]
+    # Files whose C2PA data could not be looked at, per status (not_inspectable, download_failed, ...).
+    not_inspected: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+    def not_inspected_summary(self) -> str:
+        """ "2 not_inspectable, 1 download_failed", or "none"."""
+        return ", ".join(f"{n} {status}" for status, n in sorted(self.not_inspected.items())) or "none"
 
 
 def pending_runs(lake: lakes.Lake) -> list[RunManifest]:
@@ -48,18 +65,33 @@ def pending_runs(lake: lakes.Lake) -> list[RunManifest]:
 
 
 def inspect_pending(
-    conn: SalesforceConnection, lake: lakes.Lake, *, max_bytes: int, report: Callable[[str], None] = log.info
+    conn: SalesforceConnection,
+    lake: lakes.Lake,
+    *,
+    max_bytes: int,
+    trust: C2paTrust | None = None,
+    report: Callable[[str], None] = log.info,
 ) -> MediaResult:
+    """Inspect every file of the pending ContentVersion runs, whatever its declared type.
+
+    The format comes from the bytes, so every live file is downloaded (up to `max_bytes`, judged from its
+    ContentSize first). A file that cannot be inspected gets a finding saying why; the report line and
+    `MediaResult.not_inspected` count them per reason.
+    """
     result = MediaResult([], 0, 0, 0, 0, [])
+    counts: Counter[str] = Counter()
     for manifest in pending_runs(lake):
-        findings = _inspect_run(conn, lake, manifest, max_bytes, report)
+        findings = _inspect_run(conn, lake, manifest, max_bytes, trust or C2paTrust(), report)
         written = _write_findings(lake, manifest, findings)
         result.runs.append(manifest.run_id)
         result.manifests.append(written.to_json())
-        result.inspected += sum(f.status in ("manifest", "no_manifest") for f in findings)
+        result.inspected += sum(f.status not in NOT_INSPECTED_STATUSES for f in findings)
         result.with_manifest += sum(f.has_manifest for f in findings)
         result.ai_generated += sum(f.ai_generated for f in findings)
-        result.skipped += sum(f.status not in ("manifest", "no_manifest") for f in findings)
+        result.skipped += sum(f.status in NOT_INSPECTED_STATUSES for f in findings)
+        counts.update(f.status for f in findings if f.status in NOT_INSPECTED_STATUSES)
+    result.not_inspected = dict(counts)
+    report(f"media files not inspected: {result.not_inspected_summary()}")
     return result
 
 
@@ -68,6 +100,7 @@ def _inspect_run(
     lake: lakes.Lake,
     manifest: RunManifest,
     max_bytes: int,
+    trust: C2paTrust,
     report: Callable[[str], None],
 ) -> list[MediaFinding]:
     findings: list[MediaFinding] = []
@@ -80,18 +113,39 @@ def _inspect_run(
         for row in table.to_pylist():
             if row.get("IsDeleted"):
                 continue
-            mime = mime_for(row.get("FileType"), row.get("FileExtension"))
-            if mime is None:
-                continue
+            # A hint only: the bytes say what the file is, so an odd name cannot hide it.
+            hint = hint_mime(row.get("FileType"), row.get("FileExtension"))
+            size = int(row.get("ContentSize") or 0)
             # Skip oversized files from their recorded size, before spending a download on them.
-            skipped = oversized_finding(row["Id"], mime, int(row.get("ContentSize") or 0), max_bytes=max_bytes)
+            skipped = oversized_finding(row["Id"], hint, size, max_bytes=max_bytes)
             if skipped is not None:
                 findings.append(skipped)
                 continue
-            data = conn.get_bytes(f"{base}/{row['Id']}/VersionData")
-            findings.append(inspect_media(row["Id"], data, mime, max_bytes=max_bytes))
-        report(f"ContentVersion run {manifest.run_id}: inspected {len(findings)} media files so far")
+            try:
+                data = conn.get_bytes(f"{base}/{row['Id']}/VersionData")
+            except (SalesforceError, requests.Timeout) as exc:
+                # One file the org will not hand over (gone since extraction, a server error) is that file's
+                # finding; an org that cannot be reached at all still fails the task.
+                findings.append(download_failed_finding(row["Id"], hint, size, _download_reason(exc)))
+                continue
+            findings.append(
+                inspect_media(
+                    row["Id"],
+                    data,
+                    hint,
+                    max_bytes=max_bytes,
+                    trust_anchors_pem=trust.anchors_pem,
+                    trust_config=trust.trust_config,
+                )
+            )
+        report(f"ContentVersion run {manifest.run_id}: looked at {len(findings)} files so far")
     return findings
+
+
+def _download_reason(exc: Exception) -> str:
+    if isinstance(exc, SalesforceError):
+        return f"the org answered HTTP {exc.status}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _write_findings(lake: lakes.Lake, source: RunManifest, findings: list[MediaFinding]) -> RunManifest:

@@ -12,6 +12,7 @@ from synthgov.extract.config import ExtractionConfig
 from synthgov.extract.extractor import ObjectResult, extract_object
 from synthgov.extract.media import MediaResult, inspect_pending
 from synthgov.lake.runs import new_run_id
+from synthgov.provenance.trust import load_c2pa_trust
 from synthgov.salesforce.connection import ApiLimitReached, SalesforceConnection, window_end
 from synthgov.settings import Settings
 from synthgov.warehouse import LoadResult, Warehouse, load_pending, load_run, loaded_runs
@@ -84,7 +85,9 @@ def extract_all(
             break
     if any(s.inspect_media for s in specs) and run.stopped is None:
         try:
-            run.media = inspect_pending(conn, lake, max_bytes=settings.media_max_bytes, report=report)
+            run.media = inspect_pending(
+                conn, lake, max_bytes=settings.media_max_bytes, trust=load_c2pa_trust(), report=report
+            )
         except ApiLimitReached as exc:
             run.stopped = str(exc)
             report(f"stopping media inspection: {exc}")

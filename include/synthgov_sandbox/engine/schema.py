@@ -495,7 +495,7 @@ def _objects() -> tuple[SObject, ...]:
                 Field("IsLatest", "boolean", nillable=False),
                 _f("Title", "string"),
                 _f("PathOnClient", "string", 500),
-                _f("FileType", "string", 20),
+                _f("FileType", "string", 20, createable=False, updateable=False),
                 _f("FileExtension", "string", 40),
                 _f("ContentSize", "int", createable=False, updateable=False),
                 Field("VersionData", "base64", updateable=False),

@@ -25,6 +25,7 @@ from typing import Any
 
 from synthgov_sandbox.engine import ids
 from synthgov_sandbox.engine.ddl import create_tables, quote
+from synthgov_sandbox.engine.files import derive_file_fields
 from synthgov_sandbox.engine.schema import SObject, catalogue, get_object
 from synthgov_sandbox.engine.soql import CompiledQuery
 from synthgov_sandbox.engine.values import ValueProblem, db_datetime, parse_datetime, to_db
@@ -472,12 +473,8 @@ class Store:
         if obj.name_from:
             parts = [str(row.get(n) or "") for n in obj.name_from]
             row["Name"] = " ".join(p for p in parts if p) or None
-        blob = row.get("VersionData")
-        if isinstance(blob, bytes | bytearray):
-            import hashlib
-
-            row["ContentSize"] = len(blob)
-            row["Checksum"] = hashlib.md5(blob, usedforsecurity=False).hexdigest()
+        if obj.name == "ContentVersion":
+            derive_file_fields(row)
 
     def _insert_rows(self, c: sqlite3.Connection, obj: SObject, rows: list[dict[str, object]]) -> None:
         names = [f.name for f in obj.fields]

@@ -55,6 +55,7 @@ class MediaInspectOperator(BaseOperator):
 
         from synthgov import lake as lakes
         from synthgov.extract.media import inspect_pending
+        from synthgov.provenance.trust import load_c2pa_trust
         from synthgov.salesforce.connection import ApiLimitReached
         from synthgov.settings import Settings
 
@@ -64,7 +65,9 @@ class MediaInspectOperator(BaseOperator):
         conn = SynthgovSalesforceHook(self.salesforce_conn_id).get_conn()
         self._source_namespace = salesforce_namespace(conn.creds.instance_url)
         try:
-            result = inspect_pending(conn, lake, max_bytes=settings.media_max_bytes, report=self.log.info)
+            result = inspect_pending(
+                conn, lake, max_bytes=settings.media_max_bytes, trust=load_c2pa_trust(), report=self.log.info
+            )
         except ApiLimitReached as exc:
             raise AirflowSkipException(
                 f"media inspection stopped: {exc}; the runs not inspected stay pending for the next run"
@@ -78,12 +81,12 @@ class MediaInspectOperator(BaseOperator):
                 self._outputs.append((lake.namespace, folder))
                 self._rows[folder] = self._rows.get(folder, 0) + int(part.get("rows", 0))
         self.log.info(
-            "inspected %d files in %d runs: %d with a C2PA manifest, %d AI-generated, %d skipped",
+            "inspected %d files in %d runs: %d with a C2PA manifest, %d AI-generated; not inspected: %s",
             result.inspected,
             len(result.runs),
             result.with_manifest,
             result.ai_generated,
-            result.skipped,
+            result.not_inspected_summary(),
         )
         return result.as_dict()
 

@@ -9,6 +9,13 @@ final as (
         object_name,
         record_id,
         provenance_class,
+        -- Art. 50 duties attach to trained-model content; other synthetic content stays governed.
+        case
+            when provenance_class in ('trainedAlgorithmicMedia', 'compositeWithTrainedAlgorithmicMedia', 'trainedAlgorithmicData')
+                then 'generative_ai'
+            when provenance_class in ('algorithmicMedia', 'compositeSynthetic') then 'other_synthetic'
+        end as synthetic_kind,
+        c2pa_validation_state,
         evidence,
         evidence_all,
         evidence_detail,

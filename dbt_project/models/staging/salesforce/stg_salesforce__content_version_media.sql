@@ -15,6 +15,7 @@
 {#- raw finding column, type, staging name -#}
 {%- set finding_columns = [
     ("mime", "text", "mime_type"),
+    ("declared_mime", "text", "declared_mime_type"),
     ("size_bytes", "int", "size_bytes"),
     ("status", "text", "inspection_status"),
     ("has_manifest", "boolean", "has_c2pa_manifest"),
@@ -28,6 +29,8 @@
     ("software_agents", "text", "software_agents_json"),
     ("provenance_class", "text", "provenance_class"),
     ("ai_generated", "boolean", "is_ai_generated"),
+    ("synthetic_kind", "text", "synthetic_kind"),
+    ("authentic_capture", "boolean", "is_authentic_capture"),
     ("detail", "text", "inspection_detail"),
 ] -%}
 
@@ -65,6 +68,7 @@ final as (
     select
         content_version_id,
         mime_type,
+        declared_mime_type,
         size_bytes,
         inspection_status,
         coalesce(has_c2pa_manifest, false) as has_c2pa_manifest,
@@ -80,6 +84,8 @@ final as (
         {{ json_array_first("software_agents_json") }} as software_agent,
         provenance_class,
         coalesce(is_ai_generated, false) as is_ai_generated,
+        synthetic_kind,
+        coalesce(is_authentic_capture, false) as is_authentic_capture,
         inspection_detail,
         extract_run_id,
         loaded_at
