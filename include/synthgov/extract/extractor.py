@@ -31,7 +31,7 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceR
 
 from synthgov import lake as lakes
 from synthgov.extract.config import ObjectSpec
-from synthgov.lake.purged import drop_purged, purged_id_hashes
+from synthgov.lake.purged import drop_purged_rows, purged_filters
 from synthgov.lake.runs import RunManifest, RunPart, sha256_file
 from synthgov.salesforce import bulk
 from synthgov.salesforce.connection import ApiLimitReached, SalesforceConnection
@@ -295,9 +295,9 @@ def extract_object(
 ) -> ObjectResult:
     """Extract one object for the run that started at `run_start` (the org's clock)."""
     clean_orphans(lake, spec.name)
-    # Records a retention run purged come back through queryAll (soft deletes, 15 days) and with the
-    # purge's own SystemModstamp change; they never reach a part again.
-    purged = purged_id_hashes(lake, spec.name)
+    # Purged records (and rows naming a purged file) come back through queryAll (soft deletes, 15 days)
+    # and with the purge's own SystemModstamp change; they never reach a part again.
+    purged = purged_filters(lake, spec.name)
     left_out = 0
     calls_before = conn.budget.used_by_run
     columns = describe_columns(conn, spec)
@@ -343,7 +343,7 @@ def extract_object(
             else:
                 pages = _rest_pages(conn, soql, include_deleted, spec.tooling, columns, schema, page_size)
             for page in pages:
-                table = drop_purged(page, purged)
+                table = drop_purged_rows(page, purged)
                 left_out += page.num_rows - table.num_rows
                 writer.write(table)
                 progress.page(table.num_rows, conn.budget.summary())

@@ -8,13 +8,19 @@ not ids, so that after a purge no purged id is stored anywhere in the lake.
 Retention registers (``record_purged``) as soon as the org has deleted the records, before purging
 the lake, so an extraction in between cannot bring them back; extraction reads the registry
 (``purged_id_hashes``) and drops those rows (``drop_purged``).
+
+Some rows only describe another record: a file's versions and links name its ContentDocument
+(``DESCRIBING``). Purging the document takes them too, and extraction also drops a row whose
+reference names a purged record (``purged_filters``, ``drop_purged_rows``), so a version the lake
+never saw cannot bring the file back either.
 """
 
 from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import pyarrow as pa
 
@@ -24,6 +30,29 @@ from synthgov.salesforce.ids import hash_id18, hash_record_id
 
 RAW_ID_COLUMN = "Id"
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Rows of ``object`` whose ``column`` names a record of ``parent`` describe only that record: they go with it."""
+
+    object: str
+    column: str
+    parent: str
+
+
+#: Salesforce deletes a file by its ContentDocument, and with it every version and every link (a link
+#: shares the file, it is not a record of its own). Media findings are kept per ContentVersion id in
+#: their own zone (``record_id``), and go with the version.
+DESCRIBING: tuple[Reference, ...] = (
+    Reference("ContentVersion", "ContentDocumentId", "ContentDocument"),
+    Reference("ContentDocumentLink", "ContentDocumentId", "ContentDocument"),
+)
+
+
+def references_of(obj: str) -> tuple[Reference, ...]:
+    """The references whose parent is ``obj``: the rows that go when a record of ``obj`` is purged."""
+    return tuple(r for r in DESCRIBING if r.parent == obj)
 
 
 class PurgeRegistryError(LakeError):
@@ -57,6 +86,22 @@ def drop_purged(table: pa.Table, hashes: frozenset[str], id_column: str = RAW_ID
         return table
     keep = [value is None or hash_id18(value) not in hashes for value in table[id_column].to_pylist()]
     return table if all(keep) else table.filter(pa.array(keep, pa.bool_()))
+
+
+def purged_filters(lake: Lake, obj: str) -> dict[str, frozenset[str]]:
+    """Column -> hashes of purged ids it must not hold, for ``obj``'s extracted rows: its own ids and its references."""
+    filters = {RAW_ID_COLUMN: purged_id_hashes(lake, obj)}
+    for ref in DESCRIBING:
+        if ref.object == obj:
+            filters[ref.column] = purged_id_hashes(lake, ref.parent)
+    return {column: hashes for column, hashes in filters.items() if hashes}
+
+
+def drop_purged_rows(table: pa.Table, filters: Mapping[str, frozenset[str]]) -> pa.Table:
+    """``table`` without a row whose id, or whose reference to a purged record, is in ``filters``."""
+    for column, hashes in filters.items():
+        table = drop_purged(table, hashes, column)
+    return table
 
 
 def _read_registry(lake: Lake, key: str) -> set[str]:

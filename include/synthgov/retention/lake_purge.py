@@ -133,6 +133,22 @@ def find_in_lake(lake: lakes.Lake, ids_by_object: Mapping[str, Iterable[str]]) -
     return found
 
 
+def referencing_ids(lake: lakes.Lake, obj: str, column: str, parents: Iterable[str]) -> set[str]:
+    """Ids of ``obj``'s rows, in any current file or stored version, whose ``column`` names one of ``parents``.
+
+    How a purge finds every version and link of a purged file (``lake.purged.DESCRIBING``), also
+    those no plan listed, and how verification finds one planted back.
+    """
+    wanted = _normalize({obj: parents}).get(obj, frozenset())
+    found: set[str] = set()
+    for version in lake.list_versions(lakes.object_prefix(obj)) if wanted else ():
+        if version.is_delete_marker or not version.key.endswith(".parquet"):
+            continue
+        with lake.open_version(version.key, version.version_id) as handle:
+            found |= _ids_referencing(handle, column, wanted, version.key)
+    return found
+
+
 # -- internals -------------------------------------------------------------------------------------
 
 
@@ -330,6 +346,21 @@ def _ids_in(source: IO[bytes], column: str, ids: frozenset[str], where: str) -> 
     return set() if mask is None else {str(v) for v in pc.filter(values, mask).to_pylist()}
 
 
+def _ids_referencing(source: IO[bytes], column: str, parents: frozenset[str], where: str) -> set[str]:
+    try:
+        names = pq.read_schema(source).names
+        if column not in names or RAW_ID_COLUMN not in names:
+            return set()
+        source.seek(0)
+        table = pq.read_table(source, columns=[RAW_ID_COLUMN, column])
+    except (pa.ArrowException, OSError) as exc:
+        raise LakePurgeError(
+            f"{where} cannot be read as parquet ({exc}); the purge cannot tell whether it holds rows of purged files"
+        ) from exc
+    mask = _hit_mask(table[column], parents)
+    return set() if mask is None else {str(v) for v in pc.filter(table[RAW_ID_COLUMN], mask).to_pylist()}
+
+
 def _without(table: pa.Table, column: str, ids: frozenset[str]) -> pa.Table:
     mask = _hit_mask(table[column], ids)
     return table if mask is None else table.filter(pc.invert(mask))
@@ -391,4 +422,5 @@ __all__ = [
     "Leftover",
     "find_in_lake",
     "purge_lake",
+    "referencing_ids",
 ]

@@ -37,16 +37,19 @@ class Verification:
     salesforce_alive: list[str] = field(default_factory=list)
     lake_leftovers: list[str] = field(default_factory=list)
     failed_records: int = 0
+    # Raw tables still holding rows of purged records (counts per table; no ids, they are in the warehouse).
+    warehouse_leftovers: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not (self.salesforce_alive or self.lake_leftovers or self.failed_records)
+        return not (self.salesforce_alive or self.lake_leftovers or self.warehouse_leftovers or self.failed_records)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "salesforce_alive": len(self.salesforce_alive),
             "lake_leftovers": len(self.lake_leftovers),
+            "warehouse_leftovers": len(self.warehouse_leftovers),
             "failed_records": self.failed_records,
         }
 
@@ -110,28 +113,52 @@ def purge_stores(
     """Remove what the org no longer holds from the lake (every file and version) and the warehouse.
 
     Masked records lose their old rows too (they held the content); they are not registered as
-    purged, so the next extraction brings back their masked version.
+    purged, so the next extraction brings back their masked version. A purged file takes its
+    ContentDocument, every version, link and media finding with it (``retention.dependents``).
     """
     from synthgov.lake.purged import record_purged
-    from synthgov.retention import lake_purge
+    from synthgov.retention import dependents, lake_purge
 
     content = erased_by_object(result, include_masked=True)
     deleted = erased_by_object(result, include_masked=False)
-    # Registered first: should the purge die half-way, no extraction in between brings the rows back.
-    for obj, ids in deleted.items():
+    planned = dependents.merged(deleted, dependents.file_targets(plan, result))
+    everything = dependents.merged(
+        dependents.with_describing_rows(lake, warehouse, planned), dependents.remembered(lake, plan.plan_id)
+    )
+    # Journalled and registered first: should the purge die half-way, a retry still knows every
+    # version of the files, and no extraction in between brings the rows back.
+    dependents.remember(lake, plan.plan_id, everything)
+    for obj, ids in sorted(everything.items()):
         record_purged(lake, obj, ids, run_id)
-    report = lake_purge.purge_lake(lake, {k: set(v) for k, v in content.items()}, run_id=run_id)
-    removed = 0
-    if warehouse is not None and deleted:
-        removed = raw_loader.record_purged(warehouse, deleted, run_id, datetime.now(UTC))
-    return {"lake": report.as_dict(), "warehouse_rows_removed": removed}
+    report = lake_purge.purge_lake(lake, dependents.merged(content, everything), run_id=run_id)
+    by_table: dict[str, int] = {}
+    if warehouse is not None and everything:
+        lists = {obj: sorted(ids) for obj, ids in sorted(everything.items())}
+        by_table = raw_loader.purge_raw_rows(warehouse, lists, run_id, datetime.now(UTC))
+    return {
+        "lake": report.as_dict(),
+        "warehouse_rows_removed": sum(by_table.values()),
+        "warehouse_rows_removed_by_table": by_table,
+        # Records that went because they only describe a purged file, beyond the planned ones (counts only).
+        "removed_with_files": dependents.extra(everything, deleted),
+    }
 
 
 def verify_purge(
-    conn: SalesforceConnection, lake: Lake, plan: Plan, result: ApplyResult, mask_fields: Mapping[str, Sequence[str]]
+    conn: SalesforceConnection,
+    lake: Lake,
+    plan: Plan,
+    result: ApplyResult,
+    mask_fields: Mapping[str, Sequence[str]],
+    warehouse: Warehouse | None = None,
 ) -> Verification:
-    """Nothing the run removed is alive in the org, in any lake file or in any S3 version."""
-    from synthgov.retention import lake_purge
+    """Nothing the run removed is alive in the org, in any lake file or S3 version, or in the warehouse.
+
+    "Removed" includes what only describes a purged file: its ContentDocument, every version (those
+    the purge journalled and any row naming the document), links and findings.
+    """
+    from synthgov.lake.purged import references_of
+    from synthgov.retention import dependents, lake_purge
 
     check = Verification(failed_records=len(result.failed))
     rows = {r["record_id"]: r for r in plan.rows}
@@ -148,9 +175,22 @@ def verify_purge(
             continue
         for rid in sorted(alive_ids(conn, obj, ids)):
             check.salesforce_alive.append(f"{obj} {rid} is alive (policy {rows[rid]['policy_id']})")
-    content = erased_by_object(result, include_masked=True)
-    for leftover in lake_purge.find_in_lake(lake, {k: set(v) for k, v in content.items()}):
+    deleted = dependents.merged(
+        erased_by_object(result, include_masked=False),
+        dependents.file_targets(plan, result),
+        dependents.remembered(lake, plan.plan_id),
+    )
+    # A row naming a purged file is a leftover even if no journal knows its id (planted back, re-extracted).
+    for parent, parent_ids in list(deleted.items()):
+        for ref in references_of(parent):
+            found = lake_purge.referencing_ids(lake, ref.object, ref.column, parent_ids)
+            deleted = dependents.merged(deleted, {ref.object: found})
+    content = dependents.merged(erased_by_object(result, include_masked=True), deleted)
+    for leftover in lake_purge.find_in_lake(lake, content):
         check.lake_leftovers.append(str(leftover))
+    if warehouse is not None and deleted:
+        left = raw_loader.purged_rows_left(warehouse, {obj: sorted(ids) for obj, ids in sorted(deleted.items())})
+        check.warehouse_leftovers += [f"{table}: {n} rows of purged records" for table, n in sorted(left.items())]
     return check
 
 
@@ -218,10 +258,17 @@ def record_evidence(lake: Lake, plan: Plan, result: ApplyResult, entry: Mapping[
     """Append the entry, verify the chain it joined, and write the receipt for people."""
     appended = write_evidence(lake, entry)
     intact = EvidenceLedger(lake).verify().ok
-    return Evidenced(appended, intact, receipt(plan, result, appended, intact))
+    return Evidenced(appended, intact, receipt(plan, result, appended, intact, stores=entry.get("stores")))
 
 
-def receipt(plan: Plan, result: ApplyResult | None, appended: AppendedEntry | None, ledger_ok: bool | None) -> str:
+def receipt(
+    plan: Plan,
+    result: ApplyResult | None,
+    appended: AppendedEntry | None,
+    ledger_ok: bool | None,
+    *,
+    stores: Mapping[str, Any] | None = None,
+) -> str:
     """A short text for people: what was removed, under which policy, and where the proof is."""
     lines = [f"Retention receipt, plan {plan.plan_id} (SHA-256 {plan.sha256[:16]}...)"]
     request = plan.manifest["request"]
@@ -239,6 +286,10 @@ def receipt(plan: Plan, result: ApplyResult | None, appended: AppendedEntry | No
         lines.append("  dry run: nothing was changed")
         return "\n".join(lines)
     lines.append(f"  outcomes: {result.counts} in {result.api_calls} API calls")
+    with_files = (stores or {}).get("removed_with_files")
+    if with_files:
+        removed = ", ".join(f"{n} {obj}" for obj, n in sorted(with_files.items()))
+        lines.append(f"  removed with the purged files (rows that only describe them): {removed}")
     if appended is not None:
         lines.append(f"  evidence: ledger entry #{appended.seq}, SHA-256 {appended.sha256} ({appended.key})")
     if ledger_ok is not None:
@@ -278,7 +329,7 @@ def run_scheduled(
         return ScheduledRun(plan, None, None, f"{text}\n  approval needed ({why}): run the DAG in Airflow to approve")
     result = apply_plan(conn, lake, plan.plan_id, plan.sha256, policies, mapping)
     stores = purge_stores(lake, warehouse, plan, result, run_id=plan.plan_id)
-    check = verify_purge(conn, lake, plan, result, mask_fields_by_object(policies))
+    check = verify_purge(conn, lake, plan, result, mask_fields_by_object(policies), warehouse)
     entry = evidence_entry(plan, result, approver=None, stores=stores, verification=check.as_dict())
     evidenced = record_evidence(lake, plan, result, entry)
     if not check.ok:

@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from synthgov.lake import MANIFEST_NAME, Lake, LakeError, LakeNotFound, object_prefix, run_id_from_key
 from synthgov.lake.layout import run_folder, run_prefix
+from synthgov.lake.purged import references_of
 from synthgov.lake.runs import RunManifest, RunManifestError, RunPart
 from synthgov.warehouse.base import (
     LOADED_AT_COLUMN,
@@ -163,7 +164,20 @@ def record_purged(warehouse: Warehouse, ids_by_object: dict[str, list[str]], run
     GDPR erasure reaches the warehouse copy too; the list lets staging keep them out even where an
     incremental model still holds an old version. Returns the raw rows removed.
     """
-    removed = 0
+    return sum(purge_raw_rows(warehouse, ids_by_object, run_id, purged_at).values())
+
+
+def purge_raw_rows(
+    warehouse: Warehouse, ids_by_object: dict[str, list[str]], run_id: str, purged_at: datetime
+) -> dict[str, int]:
+    """``record_purged``, returning the rows removed per raw table (``raw_salesforce.contentdocument``: 2).
+
+    Besides each record's own rows and its findings, the rows that only describe it go: a purged
+    ContentDocument's versions and links (``lake.purged.DESCRIBING``), matched on their reference, so
+    a version the purge did not list cannot keep the file's title in the warehouse.
+    """
+    removed: dict[str, int] = {}
+    stamp = purged_at.astimezone(UTC).replace(tzinfo=None)
     with warehouse.session() as s:
         s.begin_load()
         try:
@@ -171,17 +185,12 @@ def record_purged(warehouse: Warehouse, ids_by_object: dict[str, list[str]], run
             s.execute(_PURGED_DDL)
             _move_synthgov_tables(s)
             for obj, ids in ids_by_object.items():
-                for start in range(0, len(ids), 1000):
-                    part = ids[start : start + 1000]
-                    marks = ", ".join(s.param for _ in part)
-                    for table, column in ((obj, "Id"), *PURGED_FINDINGS.get(obj, ())):
-                        present = s.columns(raw_schema(table), table.lower())
-                        if column.lower() in present:
-                            real = present[column.lower()][0]
-                            removed += s.execute(
-                                f"DELETE FROM {sql_table(table)} WHERE {quote(real)} IN ({marks})", part
-                            )
-                    stamp = purged_at.astimezone(UTC).replace(tzinfo=None)
+                for part, marks in _chunks(s, ids):
+                    for table, column in _purge_targets(obj):
+                        real = _column(s, table, column)
+                        if real is not None:
+                            n = s.execute(f"DELETE FROM {sql_table(table)} WHERE {quote(real)} IN ({marks})", part)
+                            removed[table_name(table)] = removed.get(table_name(table), 0) + n
                     rows = ", ".join(f"({s.param}, {s.param}, {s.param}, {s.param})" for _ in part)
                     values = [v for record_id in part for v in (obj, record_id, stamp, run_id)]
                     s.execute(f"INSERT INTO {PURGED_TABLE} VALUES {rows}", values)
@@ -190,6 +199,56 @@ def record_purged(warehouse: Warehouse, ids_by_object: dict[str, list[str]], run
             s.rollback()
             raise
     return removed
+
+
+def referencing_ids(warehouse: Warehouse, obj: str, column: str, parents: list[str]) -> set[str]:
+    """Ids of ``obj``'s raw rows whose ``column`` names one of ``parents`` (a purged file's versions)."""
+    found: set[str] = set()
+    with warehouse.session() as s:
+        real, id_column = _column(s, obj, column), _column(s, obj, "Id")
+        if real is None or id_column is None:
+            return found
+        for part, marks in _chunks(s, parents):
+            rows = s.query(f"SELECT {quote(id_column)} FROM {sql_table(obj)} WHERE {quote(real)} IN ({marks})", part)
+            found |= {str(row[0]) for row in rows}
+    return found
+
+
+def purged_rows_left(warehouse: Warehouse, ids_by_object: dict[str, list[str]]) -> dict[str, int]:
+    """Raw table -> rows still holding (or only describing) these purged records; empty when none is left."""
+    left: dict[str, int] = {}
+    with warehouse.session() as s:
+        for obj, ids in ids_by_object.items():
+            for part, marks in _chunks(s, ids):
+                for table, column in _purge_targets(obj):
+                    real = _column(s, table, column)
+                    if real is None:
+                        continue
+                    ((count,),) = s.query(
+                        f"SELECT count(*) FROM {sql_table(table)} WHERE {quote(real)} IN ({marks})", part
+                    )
+                    if count:
+                        left[table_name(table)] = left.get(table_name(table), 0) + int(count)
+    return left
+
+
+def _purge_targets(obj: str) -> tuple[tuple[str, str], ...]:
+    """(table's object, id column) of every raw table a purged record of ``obj`` must leave."""
+    described = tuple((r.object, r.column) for r in references_of(obj))
+    return ((obj, "Id"), *PURGED_FINDINGS.get(obj, ()), *described)
+
+
+def _column(s: Session, obj: str, column: str) -> str | None:
+    """The column as the object's raw table spells it, or None when the table or the column is not there."""
+    present = s.columns(raw_schema(obj), obj.lower())
+    found = present.get(column.lower())
+    return found[0] if found else None
+
+
+def _chunks(s: Session, ids: list[str]) -> list[tuple[list[str], str]]:
+    """The ids in pieces a statement's parameter list takes, each with its placeholders."""
+    pieces = [ids[start : start + 1000] for start in range(0, len(ids), 1000)]
+    return [(piece, ", ".join(s.param for _ in piece)) for piece in pieces]
 
 
 def _move_synthgov_tables(s: Session) -> None:

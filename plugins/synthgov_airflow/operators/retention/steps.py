@@ -170,7 +170,10 @@ class RetentionPurgeStoresOperator(_AppliedStep):
         if deleted:
             warehouse = open_warehouse()
             findings = [table_name(t) for obj in sorted(deleted) for t, _ in PURGED_FINDINGS.get(obj, ())]
-            for table in [*(table_name(obj) for obj in sorted(deleted)), *findings, PURGED_TABLE]:
+            # The tables a purged file's document, versions and links went from, as the purge counted them.
+            touched = sorted(self.report.get("warehouse_rows_removed_by_table") or {})
+            tables = [*(table_name(obj) for obj in sorted(deleted)), *findings, *touched, PURGED_TABLE]
+            for table in dict.fromkeys(tables):
                 self._outputs.append(Seen(warehouse.lineage_namespace, warehouse.dataset_name(table)))
 
 
@@ -183,16 +186,18 @@ class RetentionVerifyOperator(_AppliedStep):
         from airflow.sdk.exceptions import AirflowFailException
 
         from synthgov.retention.run import mask_fields_by_object, verify_purge
+        from synthgov.warehouse import open_warehouse
         from synthgov_airflow.hooks.salesforce import SynthgovSalesforceHook
 
         lake, plan, result = self._load_applied(context)
         masks = mask_fields_by_object(self._policies().retention)
-        check = verify_purge(SynthgovSalesforceHook().get_conn(), lake, plan, result, masks)
+        check = verify_purge(SynthgovSalesforceHook().get_conn(), lake, plan, result, masks, open_warehouse())
         if not check.ok:
-            problems = check.salesforce_alive + check.lake_leftovers
+            problems = check.salesforce_alive + check.lake_leftovers + check.warehouse_leftovers
             raise AirflowFailException(
                 f"verification FAILED for plan {plan.plan_id}: {len(check.salesforce_alive)} still in "
-                f"Salesforce, {len(check.lake_leftovers)} still in the lake, {check.failed_records} records failed "
+                f"Salesforce, {len(check.lake_leftovers)} still in the lake, {len(check.warehouse_leftovers)} "
+                f"warehouse tables still hold purged rows, {check.failed_records} records failed "
                 "to purge. " + "; ".join(problems[:20])
             )
         return check.as_dict()
