@@ -17,7 +17,14 @@ import pytest
 from synthgov import lake as lakes
 from synthgov.lake import Lake, LakeError, LocalLake
 from synthgov.lake.layout import PURGE_PENDING_NAME
-from synthgov.lake.purged import PurgeRegistryError, drop_purged, purged_id_hashes, record_purged
+from synthgov.lake.purged import (
+    PurgeRegistryError,
+    drop_purged,
+    drop_purged_rows,
+    purged_filters,
+    purged_id_hashes,
+    record_purged,
+)
 from synthgov.retention.lake_purge import LakePurgeError, find_in_lake, purge_lake
 from synthgov.salesforce.ids import canonical_record_id, hash_record_id
 
@@ -418,3 +425,18 @@ def test_a_local_lake_has_one_version_per_key(tmp_path: Path) -> None:
     lake.erase("raw/a.parquet")
     lake.erase("raw/a.parquet")
     assert lake.list() == []
+
+
+def test_extraction_filters_leave_out_the_versions_and_links_of_a_purged_file(tmp_path: Path) -> None:
+    lake = LocalLake(tmp_path / "lake")
+    doc, other = sfid("069", 1), sfid("069", 2)
+    record_purged(lake, "ContentDocument", [doc], "run-1")
+    record_purged(lake, "ContentVersion", [cv(1)], "run-1")
+    filters = purged_filters(lake, "ContentVersion")
+    assert set(filters) == {"Id", "ContentDocumentId"}
+    versions = pa.table({"Id": [cv(1), cv(2), cv(3)], "ContentDocumentId": [other, doc, other]})
+    # cv(1) by its own id, cv(2) because it names the purged document (a version the lake never saw).
+    assert drop_purged_rows(versions, filters)["Id"].to_pylist() == [cv(3)]
+    links = pa.table({"Id": [sfid("06A", 1), sfid("06A", 2)], "ContentDocumentId": [doc, other]})
+    assert drop_purged_rows(links, purged_filters(lake, "ContentDocumentLink"))["Id"].to_pylist() == [sfid("06A", 2)]
+    assert purged_filters(lake, "Lead") == {}
