@@ -117,11 +117,9 @@ with DAG(
     @task(pool=WAREHOUSE_POOL)
     def report() -> str:
         """The regulator evidence pack of the marts just built; returns its folder."""
-        from synthgov.report import build_report
+        from synthgov_airflow import tasks
 
-        pack = build_report()
-        print(pack.summary())
-        return str(pack.folder)
+        return tasks.build_report()
 
     extract = SalesforceExtractOperator.partial(task_id="extract").expand_kwargs(plan())
     inspect_media = MediaInspectOperator(task_id="inspect_media", trigger_rule=TriggerRule.NONE_FAILED)
