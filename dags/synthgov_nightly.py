@@ -79,7 +79,8 @@ from synthgov_airflow.assets import RAW_SALESFORCE, RETENTION_CANDIDATES
 from synthgov_airflow.dbt import governance_task_group, window_end_of
 from synthgov_airflow.notifiers import failure_notifiers
 from synthgov_airflow.operators.extract import SalesforceExtractOperator
-from synthgov_airflow.operators.load import WAREHOUSE_POOL, WarehouseLoadOperator
+from synthgov_airflow.operators.load import WarehouseLoadOperator
+from synthgov_airflow.pools import WAREHOUSE_POOL
 from synthgov_airflow.operators.media import MediaInspectOperator
 from synthgov_airflow.operators.training import TrainingLakePostureOperator, TrainingManifestsOperator
 

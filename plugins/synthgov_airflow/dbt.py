@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from synthgov import settings
-from synthgov_airflow.operators.load import WAREHOUSE_POOL
+from synthgov_airflow.pools import WAREHOUSE_POOL
 
 DBT_PROJECT = settings.dbt_project()
 MANIFEST = DBT_PROJECT / "target" / "manifest.json"

@@ -9,6 +9,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from synthgov_airflow.operators.extract import check_optional_str
+from synthgov_airflow.pools import WAREHOUSE_POOL
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -18,9 +19,6 @@ if TYPE_CHECKING:
 
     from synthgov.lake import Lake
     from synthgov.warehouse import LoadResult, Warehouse
-
-# DuckDB allows one writer per file, so every task that writes the warehouse takes this one-slot pool.
-WAREHOUSE_POOL = "synthgov_warehouse"
 
 
 class WarehouseLoadOperator(BaseOperator):
