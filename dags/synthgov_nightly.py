@@ -80,9 +80,9 @@ from synthgov_airflow.dbt import governance_task_group, window_end_of
 from synthgov_airflow.notifiers import failure_notifiers
 from synthgov_airflow.operators.extract import SalesforceExtractOperator
 from synthgov_airflow.operators.load import WarehouseLoadOperator
-from synthgov_airflow.pools import WAREHOUSE_POOL
 from synthgov_airflow.operators.media import MediaInspectOperator
 from synthgov_airflow.operators.training import TrainingLakePostureOperator, TrainingManifestsOperator
+from synthgov_airflow.pools import WAREHOUSE_POOL
 
 with DAG(
     dag_id="synthgov_nightly",

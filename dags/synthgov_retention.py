@@ -54,7 +54,6 @@ from airflow.sdk import DAG, Param, TriggerRule, get_current_context, task
 
 from synthgov_airflow.assets import RETENTION_CANDIDATES
 from synthgov_airflow.notifiers import failure_notifiers
-from synthgov_airflow.pools import WAREHOUSE_POOL
 from synthgov_airflow.operators.retention import (
     RetentionApplyOperator,
     RetentionApprovalBranchOperator,
@@ -63,6 +62,7 @@ from synthgov_airflow.operators.retention import (
     RetentionPurgeStoresOperator,
     RetentionVerifyOperator,
 )
+from synthgov_airflow.pools import WAREHOUSE_POOL
 
 APPROVE = "approve"
 APPLY = "apply"

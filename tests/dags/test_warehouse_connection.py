@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
@@ -16,9 +17,9 @@ DAGS = Path(__file__).resolve().parents[2] / "dags"
 CONN_ENV = "AIRFLOW_CONN_SYNTHGOV_WAREHOUSE"
 
 
-def _dbt_mapping(bag: DagBag) -> object:
-    task = next(t for t in bag.dags["synthgov_nightly"].tasks if t.task_id.startswith("dbt."))
-    return task.profile_config.profile_mapping  # type: ignore[attr-defined]
+def _dbt_mapping(bag: DagBag) -> Any:
+    task: Any = next(t for t in bag.dags["synthgov_nightly"].tasks if t.task_id.startswith("dbt."))
+    return task.profile_config.profile_mapping
 
 
 def test_dags_parse_without_the_connection_and_dbt_falls_back_to_profiles_yml(
@@ -30,8 +31,8 @@ def test_dags_parse_without_the_connection_and_dbt_falls_back_to_profiles_yml(
     assert not bag.import_errors
     mapping = _dbt_mapping(bag)
     # Unrendered: dbt resolves SYNTHGOV_PG_* itself, exactly as outside Airflow.
-    assert mapping.profile["host"] == "{{ env_var('SYNTHGOV_PG_HOST', '127.0.0.1') }}"  # type: ignore[attr-defined]
-    assert mapping.env_vars == {}  # type: ignore[attr-defined]
+    assert mapping.profile["host"] == "{{ env_var('SYNTHGOV_PG_HOST', '127.0.0.1') }}"
+    assert mapping.env_vars == {}
 
 
 def test_parsing_never_reads_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,7 +43,7 @@ def test_parsing_never_reads_the_connection(monkeypatch: pytest.MonkeyPatch) -> 
     bag = DagBag(dag_folder=DAGS)
     assert not bag.import_errors
     with pytest.raises(AirflowException, match="conn_type 'mysql'"):
-        _ = _dbt_mapping(bag).profile  # type: ignore[attr-defined]
+        _ = _dbt_mapping(bag).profile
 
 
 def test_a_postgres_connection_becomes_cosmos_postgres_profile_with_the_password_out_of_the_file(
@@ -51,7 +52,7 @@ def test_a_postgres_connection_becomes_cosmos_postgres_profile_with_the_password
     conn = {"conn_type": "postgres", "host": "wh.internal", "port": 6543, "login": "sg", "password": "s3cr'et"}
     monkeypatch.setenv(CONN_ENV, json.dumps({**conn, "schema": "governance"}))
     mapping = _dbt_mapping(DagBag(dag_folder=DAGS))
-    profile = mapping.profile  # type: ignore[attr-defined]
+    profile = mapping.profile
     assert {k: profile[k] for k in ("type", "host", "port", "user", "dbname", "schema", "threads")} == {
         "type": "postgres",
         "host": "wh.internal",
@@ -62,7 +63,7 @@ def test_a_postgres_connection_becomes_cosmos_postgres_profile_with_the_password
         "threads": 4,
     }
     assert "s3cr'et" not in json.dumps(profile)
-    assert list(mapping.env_vars.values()) == ["s3cr'et"]  # type: ignore[attr-defined]
+    assert list(mapping.env_vars.values()) == ["s3cr'et"]
 
 
 def test_a_duckdb_connection_becomes_cosmos_duckdb_profile_with_an_absolute_path(
@@ -70,7 +71,7 @@ def test_a_duckdb_connection_becomes_cosmos_duckdb_profile_with_an_absolute_path
 ) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(CONN_ENV, json.dumps({"conn_type": "synthgov_duckdb", "extra": {"path": "wh/w.duckdb"}}))
-    profile = _dbt_mapping(DagBag(dag_folder=DAGS)).profile  # type: ignore[attr-defined]
+    profile = _dbt_mapping(DagBag(dag_folder=DAGS)).profile
     assert profile["type"] == "duckdb"
     assert profile["path"] == str(tmp_path / "wh" / "w.duckdb")
     assert profile["threads"] == 1
