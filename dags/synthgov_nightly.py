@@ -79,9 +79,10 @@ from synthgov_airflow.assets import RAW_SALESFORCE, RETENTION_CANDIDATES
 from synthgov_airflow.dbt import governance_task_group, window_end_of
 from synthgov_airflow.notifiers import failure_notifiers
 from synthgov_airflow.operators.extract import SalesforceExtractOperator
-from synthgov_airflow.operators.load import WAREHOUSE_POOL, WarehouseLoadOperator
+from synthgov_airflow.operators.load import WarehouseLoadOperator
 from synthgov_airflow.operators.media import MediaInspectOperator
 from synthgov_airflow.operators.training import TrainingLakePostureOperator, TrainingManifestsOperator
+from synthgov_airflow.pools import WAREHOUSE_POOL
 
 with DAG(
     dag_id="synthgov_nightly",
@@ -117,11 +118,9 @@ with DAG(
     @task(pool=WAREHOUSE_POOL)
     def report() -> str:
         """The regulator evidence pack of the marts just built; returns its folder."""
-        from synthgov.report import build_report
+        from synthgov_airflow import tasks
 
-        pack = build_report()
-        print(pack.summary())
-        return str(pack.folder)
+        return tasks.build_report()
 
     extract = SalesforceExtractOperator.partial(task_id="extract").expand_kwargs(plan())
     inspect_media = MediaInspectOperator(task_id="inspect_media", trigger_rule=TriggerRule.NONE_FAILED)

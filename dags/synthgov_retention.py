@@ -54,7 +54,6 @@ from airflow.sdk import DAG, Param, TriggerRule, get_current_context, task
 
 from synthgov_airflow.assets import RETENTION_CANDIDATES
 from synthgov_airflow.notifiers import failure_notifiers
-from synthgov_airflow.operators.load import WAREHOUSE_POOL
 from synthgov_airflow.operators.retention import (
     RetentionApplyOperator,
     RetentionApprovalBranchOperator,
@@ -63,6 +62,7 @@ from synthgov_airflow.operators.retention import (
     RetentionPurgeStoresOperator,
     RetentionVerifyOperator,
 )
+from synthgov_airflow.pools import WAREHOUSE_POOL
 
 APPROVE = "approve"
 APPLY = "apply"
@@ -182,13 +182,11 @@ with DAG(
         """The regulator evidence pack after the purge, whether evidence and verification passed or not."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from synthgov.report import build_report
+        from synthgov_airflow import tasks
 
         if not get_current_context()["ti"].xcom_pull(task_ids=APPLY):
             raise AirflowSkipException("no plan was applied, so nothing changed: the nightly's pack still stands")
-        pack = build_report()
-        print(pack.summary())
-        return str(pack.folder)
+        return tasks.build_report()
 
     @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)
     def watcher() -> None:

@@ -47,12 +47,22 @@ LAKE_URL = Variable("SYNTHGOV_LAKE_URL", "$SYNTHGOV_HOME/lake", "a path, file://
 S3_ENDPOINT_URL = Variable(
     "SYNTHGOV_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL, else AWS", "an S3-compatible endpoint (MinIO, moto)"
 )
+AWS_CONN_ID = Variable(
+    "SYNTHGOV_AWS_CONN_ID",
+    "aws_default",
+    "in Airflow: the Amazon connection an S3 lake is reached with; without it, SYNTHGOV_S3_ENDPOINT_URL and AWS_*",
+)
 TRAINING_LAKE_URL = Variable(
     "SYNTHGOV_TRAINING_LAKE_URL",
     "the lake's training/ prefix",
     "the training zone as a lake of its own (e.g. s3://acme-training)",
 )
 WAREHOUSE = Variable("SYNTHGOV_WAREHOUSE", "duckdb", "the warehouse, for Python and dbt alike: duckdb or postgres")
+WAREHOUSE_CONN_ID = Variable(
+    "SYNTHGOV_WAREHOUSE_CONN_ID",
+    "synthgov_warehouse",
+    "in Airflow: the connection holding the warehouse (postgres or synthgov_duckdb); without it, the variables below",
+)
 DUCKDB_PATH = Variable(
     "SYNTHGOV_DUCKDB_PATH", "$SYNTHGOV_HOME/warehouse.duckdb", "the DuckDB warehouse file (made absolute)"
 )
@@ -113,8 +123,10 @@ VARIABLES: tuple[Variable, ...] = (
     HOME,
     LAKE_URL,
     S3_ENDPOINT_URL,
+    AWS_CONN_ID,
     TRAINING_LAKE_URL,
     WAREHOUSE,
+    WAREHOUSE_CONN_ID,
     DUCKDB_PATH,
     PG_HOST,
     PG_PORT,
@@ -206,6 +218,16 @@ def lake_url() -> str | None:
 def s3_endpoint_url() -> str | None:
     """An S3-compatible endpoint for the lake, or None (AWS_ENDPOINT_URL, else AWS: the caller's fallback)."""
     return S3_ENDPOINT_URL.raw()
+
+
+def aws_conn_id() -> str:
+    """The Airflow connection (Amazon provider's ``aws`` type) an S3 lake is opened with in Airflow."""
+    return AWS_CONN_ID.raw() or AWS_CONN_ID.default
+
+
+def warehouse_conn_id() -> str:
+    """The Airflow connection that names the warehouse in Airflow; when it does not exist, the variables do."""
+    return WAREHOUSE_CONN_ID.raw() or WAREHOUSE_CONN_ID.default
 
 
 def training_lake_url() -> str | None:

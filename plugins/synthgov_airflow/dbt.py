@@ -4,7 +4,9 @@ Rendering reads `dbt_project/target/manifest.json` (made by `make`, which export
 runs `dbt parse`), so parsing the DAG runs no dbt. Tasks run dbt in-process (ExecutionMode.LOCAL
 with dbtRunner, in this venv); each model and seed is one task, and the data tests run once after all
 of them (a per-model build would run relationship tests before the models they point at exist). Every
-task writes the warehouse, so all share the one-slot pool that keeps DuckDB to one writer. After each
+task writes the warehouse, so all share the warehouse pool (one slot on DuckDB: one writer). dbt's
+profile comes from the warehouse connection when a task runs (``synthgov_airflow.dbt_profile``), else
+from profiles.yml and the environment. After each
 dbt command, ``synthgov_airflow.lineage.emit_dbt_model_events`` emits the models' OpenLineage runs
 with the task run as their parent.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from synthgov import settings
-from synthgov_airflow.operators.load import WAREHOUSE_POOL
+from synthgov_airflow.pools import WAREHOUSE_POOL
 
 DBT_PROJECT = settings.dbt_project()
 MANIFEST = DBT_PROJECT / "target" / "manifest.json"
@@ -53,6 +55,8 @@ def governance_task_group(*, as_of: str, group_id: str = "dbt", **kwargs: Any) -
         TestBehavior,
     )
 
+    from synthgov_airflow.dbt_profile import WarehouseProfileMapping
+
     if not MANIFEST.exists():
         raise FileNotFoundError(
             f"{MANIFEST} is missing: run `make dbt-manifest` (exports the policies and runs dbt parse)"
@@ -69,7 +73,10 @@ def governance_task_group(*, as_of: str, group_id: str = "dbt", **kwargs: Any) -
         profile_config=ProfileConfig(
             profile_name="synthgov",
             target_name=settings.dbt_target(),
-            profiles_yml_filepath=DBT_PROJECT / "profiles.yml",
+            # Reads the connection when a dbt task runs, not here: parsing stays off the metadata database.
+            profile_mapping=WarehouseProfileMapping(
+                settings.warehouse_conn_id(), DBT_PROJECT / "profiles.yml", settings.dbt_target()
+            ),
         ),
         execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER),
         render_config=RenderConfig(

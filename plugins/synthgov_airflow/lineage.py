@@ -239,19 +239,19 @@ def _add_governance_facets(events: list[RunEvent]) -> None:
     import attr
 
     from synthgov.lineage import controls, facets, summaries
-    from synthgov.warehouse import open_warehouse
+    from synthgov_airflow.hooks.warehouse import open_airflow_warehouse
 
     for event in events:
         for i, output in enumerate(event.outputs or []):
             if output.name.endswith("." + summaries.PROVENANCE_LEDGER):
-                summary = summaries.provenance_summary(open_warehouse())
+                summary = summaries.provenance_summary(open_airflow_warehouse())
                 if summary is not None and event.outputs is not None:
                     # A copy: the START event holds the same dataset object, and the summary is an outcome.
                     event.outputs[i] = attr.evolve(
                         output, facets={**(output.facets or {}), facets.PROVENANCE_SUMMARY_KEY: summary}
                     )
             if output.name.endswith("." + summaries.GOVERNANCE_SUMMARY):
-                found = controls.governance_controls(summaries.governance_regulations(open_warehouse()))
+                found = controls.governance_controls(summaries.governance_regulations(open_airflow_warehouse()))
                 if found:
                     facet = facets.RegulatoryControlsJobFacet(controls=found)
                     event.job.facets = {**(event.job.facets or {}), facets.REGULATORY_CONTROLS_KEY: facet}

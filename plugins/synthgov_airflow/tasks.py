@@ -46,13 +46,13 @@ def export_policies() -> list[str]:
 
     from synthgov.extract.config import load_config
     from synthgov.policies import PolicyError, export_for_dbt, load_policies
-    from synthgov.warehouse import open_warehouse
     from synthgov_airflow.dbt import DBT_PROJECT
+    from synthgov_airflow.hooks.warehouse import open_airflow_warehouse
 
     objects = [s.name for s in load_config().objects]
     # Read-write on DuckDB (as every warehouse opens): dbt-duckdb keeps its read-write handle open in this
     # process after an in-process build, and DuckDB refuses a second handle to one file with a different mode.
-    known = open_warehouse().raw_columns(objects)
+    known = open_airflow_warehouse().raw_columns(objects)
     # Findings tables (the training zone's snapshots) can be there before any Salesforce object is.
     if not known:
         from airflow.sdk.exceptions import AirflowSkipException
@@ -63,3 +63,14 @@ def export_policies() -> list[str]:
     except PolicyError as exc:
         raise AirflowFailException(str(exc)) from None
     return [str(p) for p in export_for_dbt(policies, DBT_PROJECT)]
+
+
+def build_report() -> str:
+    """The evidence pack of the warehouse and lake the connections name; prints its summary, returns its folder."""
+    from synthgov.report import build_report as build
+    from synthgov_airflow.hooks.lake import open_airflow_lake
+    from synthgov_airflow.hooks.warehouse import open_airflow_warehouse
+
+    pack = build(warehouse=open_airflow_warehouse(), lake=open_airflow_lake())
+    print(pack.summary())
+    return str(pack.folder)

@@ -14,8 +14,9 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import CronTriggerTimetable, TriggerRule
 
 from synthgov_airflow.operators.extract import SalesforceExtractOperator
-from synthgov_airflow.operators.load import WAREHOUSE_POOL, WarehouseLoadOperator
+from synthgov_airflow.operators.load import WarehouseLoadOperator
 from synthgov_airflow.operators.training import TrainingLakePostureOperator, TrainingManifestsOperator
+from synthgov_airflow.pools import WAREHOUSE_POOL
 
 pytestmark = pytest.mark.unit
 

@@ -401,3 +401,56 @@ def test_replaying_the_log_sends_every_event_and_the_strict_receiver_takes_them(
     assert result.ok and result.sent == len(pipeline.events)
     assert not receiver.problems, receiver.problems[:10]
     assert receiver.events == pipeline.events
+
+
+_WORKER_EMITS = """
+import sys, uuid
+from datetime import datetime, timezone
+from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
+from airflow.providers.openlineage.plugins.listener import get_openlineage_listener
+
+event = RunEvent(
+    eventType=RunState.START,
+    eventTime=datetime.now(timezone.utc).isoformat(),
+    run=Run(runId=sys.argv[1]),
+    job=Job(namespace="synthgov", name="synthgov_nightly.load"),
+    producer="https://github.com/apache/airflow/tree/providers-openlineage",
+)
+get_openlineage_listener().adapter.emit(event)
+"""
+
+
+def test_a_process_given_only_the_printed_settings_sends_to_the_file_and_marquez(
+    validator: EventValidator, tmp_path: Path
+) -> None:
+    """A distributed Airflow's worker has nothing but its environment: the exports of
+    ``python -m synthgov_airflow.lineage`` make its provider send to the file log and over HTTP."""
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__OPENLINEAGE__", "OPENLINEAGE_"))}
+    home = tmp_path / "synthgov"
+    with Receiver(validator) as receiver:
+        printed = subprocess.run(
+            [sys.executable, "-m", "synthgov_airflow.lineage"],
+            env={**clean, "SYNTHGOV_HOME": str(home), "OPENLINEAGE_URL": receiver.url},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        exported = dict(
+            shlex.split(line.removeprefix("export "))[0].split("=", 1) for line in printed.splitlines() if line
+        )
+        transport = json.loads(exported["AIRFLOW__OPENLINEAGE__TRANSPORT"])
+        assert transport["type"] == "composite"
+        assert sorted(t["type"] for t in transport["transports"]) == ["file", "http"]
+        run_id = str(uuid.uuid4())
+        # The worker: its own process, no SYNTHGOV_HOME or OPENLINEAGE_URL, only the exported settings.
+        subprocess.run(
+            [sys.executable, "-c", _WORKER_EMITS, run_id], env={**clean, **exported}, check=True, timeout=120
+        )
+    assert not receiver.problems, receiver.problems
+    assert [e["run"]["runId"] for e in receiver.events] == [run_id]
+    assert [e["run"]["runId"] for e in read_events(home / "lineage" / "events.jsonl")] == [run_id]

@@ -47,7 +47,7 @@ from synthgov.lake.layout import (
     watermark_key,
 )
 from synthgov.lake.local import LocalLake
-from synthgov.lake.s3 import S3Lake, describe_s3_error, s3_error_code
+from synthgov.lake.s3 import S3Access, S3Lake, describe_s3_error, s3_error_code
 from synthgov.lake.storage import (
     Lake,
     LakeConflict,
@@ -81,6 +81,7 @@ __all__ = [
     "LocalLake",
     "ObjectVersion",
     "Retention",
+    "S3Access",
     "S3Lake",
     "check_object",
     "check_run_id",

@@ -11,6 +11,7 @@ import os
 import re
 import tempfile
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -42,6 +43,23 @@ _CREDENTIAL_CODES = frozenset(
 )
 
 
+ENV_CREDENTIALS = "the AWS credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE or an instance role)"
+
+
+@dataclass(frozen=True)
+class S3Access:
+    """How to reach S3 when not from the environment: a boto3 session (e.g. from an Airflow connection).
+
+    ``credentials`` says where the session's credentials come from and ``endpoint_from`` what names the
+    endpoint, so that errors point at what to fix (the connection rather than AWS_* variables).
+    """
+
+    session: Any
+    endpoint_url: str | None
+    credentials: str
+    endpoint_from: str
+
+
 class S3Lake(Lake):
     """A lake in an S3 bucket (or an S3-compatible store at ``endpoint_url``), under an optional prefix.
 
@@ -56,14 +74,19 @@ class S3Lake(Lake):
         prefix: str = "",
         endpoint_url: str | None = None,
         client: Any = None,
+        *,
+        access: S3Access | None = None,
     ) -> None:
+        """``access``: a session and its endpoint (an Airflow connection's); by default boto3's chain and
+        ``endpoint_url``."""
         if not _BUCKET.fullmatch(bucket):
             raise LakeError(f"invalid S3 bucket name {bucket!r} for the lake; check {settings.LAKE_URL.name}")
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         if self.prefix:
             check_key(self.prefix)
-        self.endpoint_url = endpoint_url
+        self.access = access
+        self.endpoint_url = access.endpoint_url if access is not None and access.endpoint_url else endpoint_url
         self._client = client
         self._object_lock: bool | None = None  # a bucket's Object Lock can be enabled, never disabled
         self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
@@ -74,15 +97,20 @@ class S3Lake(Lake):
             import boto3
             from botocore.config import Config
 
-            region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+            region = (
+                (self.access.session.region_name if self.access is not None else None)
+                or os.environ.get("AWS_REGION")
+                or os.environ.get("AWS_DEFAULT_REGION")
+                or "us-east-1"
+            )
             # Path-style addressing is what S3-compatible stores (MinIO, moto) serve at a custom endpoint.
             config = Config(
                 retries={"max_attempts": 3, "mode": "standard"},
                 connect_timeout=10,
                 s3={"addressing_style": "path"} if self.endpoint_url else {},
             )
-            # A session per lake: boto3's default session is not safe to share between threads.
-            session = boto3.session.Session()
+            # A session per lake (unless given one): boto3's default session is not safe to share between threads.
+            session = self.access.session if self.access is not None else boto3.session.Session()
             self._client = session.client("s3", endpoint_url=self.endpoint_url, region_name=region, config=config)
         return self._client
 
@@ -271,7 +299,7 @@ class S3Lake(Lake):
 
     def explain(self, exc: Exception) -> str:
         """What went wrong with an S3 call on this lake's bucket, and what to check."""
-        return describe_s3_error(exc, self.bucket, endpoint_url=self.endpoint_url)
+        return describe_s3_error(exc, self.bucket, endpoint_url=self.endpoint_url, access=self.access)
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._full(key)}"
@@ -307,31 +335,28 @@ def describe_s3_error(
     endpoint_url: str | None = None,
     url_setting: str = settings.LAKE_URL.name,
     needs: str = "may put, get, list and delete objects there",
+    access: S3Access | None = None,
 ) -> str:
     """Say what went wrong with an S3 call and what to check, in terms a deployer acts on.
 
     ``url_setting`` is the setting that names the bucket; ``needs`` what the credentials must be
-    allowed to do there (the lake writes objects, the posture read only reads bucket settings).
+    allowed to do there (the lake writes objects, the posture read only reads bucket settings);
+    ``access`` where the credentials and endpoint came from, when not from the environment.
     """
     from botocore.exceptions import EndpointConnectionError, NoCredentialsError, PartialCredentialsError
 
     code = s3_error_code(exc)
     if code == "NoSuchBucket":
         return f"bucket {bucket!r} does not exist; check {url_setting} or create the bucket"
+    credentials = access.credentials if access is not None else ENV_CREDENTIALS
     if code in {"AccessDenied", "AllAccessDisabled", "403"}:
-        return (
-            f"access denied ({code}) to bucket {bucket!r}; check that the AWS credentials "
-            f"(or the aws_default connection) {needs}"
-        )
+        return f"access denied ({code}) to bucket {bucket!r}; check that {credentials} {needs}"
     if code in _CREDENTIAL_CODES:
-        return (
-            f"the AWS credentials were refused ({code}); check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE"
-        )
+        return f"the AWS credentials were refused ({code}); check {credentials}"
     if isinstance(exc, NoCredentialsError | PartialCredentialsError):
-        return (
-            "no AWS credentials found; set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE or an instance role"
-        )
+        return f"no AWS credentials found; set {credentials}"
     if isinstance(exc, EndpointConnectionError):
         endpoint = endpoint_url or "the AWS S3 endpoint"
-        return f"cannot connect to {endpoint}; check {settings.S3_ENDPOINT_URL.name} and the network"
+        endpoint_from = access.endpoint_from if access is not None else settings.S3_ENDPOINT_URL.name
+        return f"cannot connect to {endpoint}; check {endpoint_from} and the network"
     return f"{type(exc).__name__}: {exc}"

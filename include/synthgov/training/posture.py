@@ -160,6 +160,7 @@ def _explain(exc: ClientError | BotoCoreError, zone: lakes.S3Lake) -> str:
         exc,
         zone.bucket,
         endpoint_url=zone.endpoint_url,
+        access=zone.access,
         url_setting=f"{settings.TRAINING_LAKE_URL.name} (or the lake's URL)",
         needs="have s3:GetBucketLogging, s3:GetBucketPublicAccessBlock, s3:GetEncryptionConfiguration and "
         "s3:GetBucketVersioning",

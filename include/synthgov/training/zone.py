@@ -43,14 +43,20 @@ def open_training_zone(main: lakes.Lake, url: str | None = None) -> TrainingZone
         url = settings.training_lake_url()
     if url is not None:
         try:
-            return TrainingZone(lakes.open_lake(url), main, configured=True)
+            # The zone's bucket is reached the way the lake is (the same connection's session, in Airflow).
+            access = main.access if isinstance(main, lakes.S3Lake) else None
+            return TrainingZone(lakes.open_lake(url, s3_access=access), main, configured=True)
         except lakes.LakeError as exc:
             raise lakes.LakeError(
                 f"the training zone ({settings.TRAINING_LAKE_URL.name}) is not usable: {exc}"
             ) from exc
     if isinstance(main, lakes.S3Lake):
         prefix = f"{main.prefix}/{lakes.TRAINING_ZONE_PREFIX}" if main.prefix else lakes.TRAINING_ZONE_PREFIX
-        return TrainingZone(lakes.S3Lake(main.bucket, prefix, endpoint_url=main.endpoint_url), main, configured=False)
+        return TrainingZone(
+            lakes.S3Lake(main.bucket, prefix, endpoint_url=main.endpoint_url, access=main.access),
+            main,
+            configured=False,
+        )
     if isinstance(main, lakes.LocalLake):
         return TrainingZone(lakes.LocalLake(main.root / lakes.TRAINING_ZONE_PREFIX), main, configured=False)
     raise lakes.LakeError(f"no training zone for a {type(main).__name__}; set {settings.TRAINING_LAKE_URL.name}")

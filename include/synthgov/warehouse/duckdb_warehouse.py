@@ -15,7 +15,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from synthgov.settings import duckdb_path
+from synthgov.settings import DUCKDB_PATH, duckdb_path
 from synthgov.warehouse.base import (
     BATCH_ROWS,
     LOADED_AT_COLUMN,
@@ -95,9 +95,11 @@ class _DuckDBSession(Session):
 class DuckDBWarehouse(Warehouse):
     """The DuckDB warehouse: one file (``SYNTHGOV_DUCKDB_PATH``, else ``<SYNTHGOV_HOME>/warehouse.duckdb``)."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, *, source: str = DUCKDB_PATH.name) -> None:
+        """``source``: what named the file, for error messages (default: the SYNTHGOV_DUCKDB_PATH variable)."""
         super().__init__()
-        self.path = Path(path).resolve() if path is not None else duckdb_path()
+        self.path = Path(path).expanduser().resolve() if path is not None else duckdb_path()
+        self.source = source
 
     @property
     def description(self) -> str:
@@ -121,5 +123,5 @@ class DuckDBWarehouse(Warehouse):
         except (OSError, duckdb.Error) as exc:
             raise WarehouseError(
                 f"cannot open the DuckDB warehouse {self.path}: {exc}; DuckDB allows one writer at a time, so "
-                "check that no other process holds the file, or set SYNTHGOV_DUCKDB_PATH"
+                f"check that no other process holds the file, or change {self.source}"
             ) from exc

@@ -37,6 +37,14 @@ _PG_CONNECT_TIMEOUT_S = 10
 _PG_COPY_READ = 1024 * 1024
 
 
+def dsn_from_parts(parts: dict[str, str]) -> str:
+    """A libpq DSN from keywords (host, port, user, password, dbname); empty values are left to libpq."""
+    from psycopg2.extensions import make_dsn
+
+    # make_dsn quotes values, so a password with spaces or quotes stays one value.
+    return str(make_dsn(**{keyword: value for keyword, value in parts.items() if value}))
+
+
 def postgres_dsn() -> str:
     """``$SYNTHGOV_PG_DSN`` (a libpq key=value string or a ``postgresql://`` URI), else one built from parts.
 
@@ -44,8 +52,6 @@ def postgres_dsn() -> str:
     (postgres), ``SYNTHGOV_PG_PASSWORD`` and ``SYNTHGOV_PG_DATABASE`` (synthgov); an unset password is
     left to libpq (``PGPASSWORD``, ``~/.pgpass``).
     """
-    from psycopg2.extensions import make_dsn
-
     configured = settings.postgres_dsn_override()
     if configured:
         return configured
@@ -53,8 +59,7 @@ def postgres_dsn() -> str:
         parts = settings.postgres_parts()
     except settings.SettingsError as exc:
         raise WarehouseError(str(exc)) from None
-    # make_dsn quotes values, so a password with spaces or quotes stays one value.
-    return str(make_dsn(**parts))
+    return dsn_from_parts(parts)
 
 
 _PG_TYPES = {
@@ -227,18 +232,20 @@ class _CsvStream:
 class PostgresWarehouse(Warehouse):
     """The PostgreSQL warehouse, from a libpq DSN (key=value or ``postgresql://`` URI); see ``postgres_dsn``."""
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, *, source: str | None = None) -> None:
+        """``source``: where the DSN came from, for error messages (default: the SYNTHGOV_PG_* variables)."""
         from psycopg2 import ProgrammingError
         from psycopg2.extensions import parse_dsn
 
         super().__init__()
+        self.source = source or f"{settings.PG_DSN.name} or SYNTHGOV_PG_HOST/PORT/USER/PASSWORD/DATABASE"
         try:
             params: dict[str, str] = parse_dsn(dsn)
         except ProgrammingError:
             # libpq's message quotes the text it choked on, which may be the password: neither it nor the
             # chained exception is shown.
             raise WarehouseError(
-                f"the PostgreSQL DSN (from {settings.PG_DSN.name} or SYNTHGOV_PG_*) is neither "
+                f"the PostgreSQL DSN (from {self.source}) is neither "
                 "a libpq 'key=value ...' string "
                 "nor a 'postgresql://user@host:port/database' URI"
             ) from None
@@ -279,7 +286,7 @@ class PostgresWarehouse(Warehouse):
                 f"cannot connect to the PostgreSQL warehouse at {self.host}:{self.port}, database {self.database!r}, "
                 f"user {self.user!r}: {reason}. Check that the server runs and listens there (listen_addresses, "
                 "port), that the database exists and that the user may log in from here (pg_hba.conf, password); "
-                f"the address comes from {settings.PG_DSN.name} or SYNTHGOV_PG_HOST/PORT/USER/PASSWORD/DATABASE"
+                f"the address comes from {self.source}"
             ) from exc
         # Reads run on their own; a load opens its transaction explicitly, as on DuckDB.
         con.autocommit = True

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from synthgov_airflow.hooks.lake import open_airflow_lake
 from synthgov_airflow.hooks.salesforce import SynthgovSalesforceHook
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ class SalesforceExtractOperator(BaseOperator):
     :param object_name: the sObject API name, as listed in the extraction config (templated, mappable)
     :param salesforce_conn_id: the Airflow connection of the org
     :param lake_url: the lake (default: ``SYNTHGOV_LAKE_URL``, else ``<SYNTHGOV_HOME>/lake``)
+    :param aws_conn_id: the AWS connection an S3 lake is reached with (default ``SYNTHGOV_AWS_CONN_ID``,
+        ``aws_default``; the environment's credentials when it does not exist)
     :param config_path: the extraction config (default: ``SYNTHGOV_EXTRACT_CONFIG``, else the bundled file)
     :param run_id: the extraction run this task is part of (default: a new run of its own)
     :param window_end: ISO end of the run's incremental window, shared by every object of the run
@@ -63,6 +66,7 @@ class SalesforceExtractOperator(BaseOperator):
         object_name: str,
         salesforce_conn_id: str = SynthgovSalesforceHook.default_conn_name,
         lake_url: str | None = None,
+        aws_conn_id: str | None = None,
         config_path: str | None = None,
         run_id: str | None = None,
         window_end: str | None = None,
@@ -78,10 +82,12 @@ class SalesforceExtractOperator(BaseOperator):
         if not salesforce_conn_id:
             raise ValueError(f"{self.task_id}: salesforce_conn_id must name an Airflow connection")
         check_optional_str(self.task_id, "lake_url", lake_url)
+        check_optional_str(self.task_id, "aws_conn_id", aws_conn_id)
         check_optional_str(self.task_id, "config_path", config_path)
         self.object_name = object_name
         self.salesforce_conn_id = salesforce_conn_id
         self.lake_url = lake_url
+        self.aws_conn_id = aws_conn_id
         self.config_path = config_path
         self.run_id = run_id
         self.window_end = window_end
@@ -98,7 +104,6 @@ class SalesforceExtractOperator(BaseOperator):
 
         from synthgov.extract.config import ConfigError, load_config
         from synthgov.extract.extractor import extract_object
-        from synthgov.lake import open_lake
         from synthgov.lake.runs import new_run_id
         from synthgov.salesforce.connection import ApiLimitReached, window_end
         from synthgov.settings import Settings
@@ -109,7 +114,7 @@ class SalesforceExtractOperator(BaseOperator):
             spec = config.get(self.object_name)
         except ConfigError as exc:
             raise AirflowFailException(f"{exc}; fix the extraction config") from None
-        lake = open_lake(self.lake_url)
+        lake = open_airflow_lake(self.lake_url, self.aws_conn_id)
         lake.check_writable()
         conn = SynthgovSalesforceHook(self.salesforce_conn_id).get_conn(run_share=self.run_share)
         self._source_namespace = salesforce_namespace(conn.creds.instance_url)

@@ -9,6 +9,7 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
 from synthgov_airflow.operators.extract import check_optional_str
+from synthgov_airflow.pools import WAREHOUSE_POOL
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -19,19 +20,19 @@ if TYPE_CHECKING:
     from synthgov.lake import Lake
     from synthgov.warehouse import LoadResult, Warehouse
 
-# DuckDB allows one writer per file, so every task that writes the warehouse takes this one-slot pool.
-WAREHOUSE_POOL = "synthgov_warehouse"
-
 
 class WarehouseLoadOperator(BaseOperator):
     """Append every run in the lake that the warehouse lacks to ``raw_salesforce.<object>`` (or ``raw_synthgov.``).
 
     Loading is idempotent by run id, so a retried or repeated task never doubles rows, and runs
     left behind by an earlier failed load are picked up by the next one. The warehouse is the one
-    the settings name (``synthgov.warehouse.open_warehouse``), the one dbt builds on.
+    the warehouse connection names (else the settings), the one dbt builds on.
 
     :param objects: the objects to load (default: every object in the extraction config)
     :param lake_url: the lake (default: ``SYNTHGOV_LAKE_URL``, else ``<SYNTHGOV_HOME>/lake``)
+    :param aws_conn_id: the AWS connection an S3 lake is reached with (default ``aws_default``)
+    :param warehouse_conn_id: the warehouse connection (default ``synthgov_warehouse``); without it the
+        settings name the warehouse (``SYNTHGOV_WAREHOUSE``)
     :param media_task_id: the upstream MediaInspectOperator whose findings manifests are loaded too
     :param findings_task_ids: other upstream tasks whose summaries list ``manifests`` to load the same
         way (the training-zone reads)
@@ -45,6 +46,8 @@ class WarehouseLoadOperator(BaseOperator):
         *,
         objects: list[str] | None = None,
         lake_url: str | None = None,
+        aws_conn_id: str | None = None,
+        warehouse_conn_id: str | None = None,
         media_task_id: str | None = None,
         findings_task_ids: list[str] | None = None,
         config_path: str | None = None,
@@ -54,7 +57,12 @@ class WarehouseLoadOperator(BaseOperator):
         super().__init__(**kwargs)
         if objects is not None and (not objects or not all(isinstance(o, str) and o for o in objects)):
             raise ValueError(f"{self.task_id}: objects must be a non-empty list of object names, or None for all")
-        for name, value in (("lake_url", lake_url), ("config_path", config_path)):
+        for name, value in (
+            ("lake_url", lake_url),
+            ("config_path", config_path),
+            ("aws_conn_id", aws_conn_id),
+            ("warehouse_conn_id", warehouse_conn_id),
+        ):
             check_optional_str(self.task_id, name, value)
         if media_task_id is not None and not media_task_id:
             raise ValueError(f"{self.task_id}: media_task_id must name a task, or be None")
@@ -62,6 +70,8 @@ class WarehouseLoadOperator(BaseOperator):
             raise ValueError(f"{self.task_id}: findings_task_ids must be a list of task ids, or None")
         self.objects = objects
         self.lake_url = lake_url
+        self.aws_conn_id = aws_conn_id
+        self.warehouse_conn_id = warehouse_conn_id
         self.media_task_id = media_task_id
         self.findings_task_ids = list(findings_task_ids or [])
         self.config_path = config_path
@@ -73,8 +83,8 @@ class WarehouseLoadOperator(BaseOperator):
     def execute(self, context: Context) -> list[dict[str, Any]]:
         from synthgov.extract.config import ConfigError, load_config
         from synthgov.extract.run import load_all
-        from synthgov.lake import open_lake
-        from synthgov.warehouse import open_warehouse
+        from synthgov_airflow.hooks.lake import open_airflow_lake
+        from synthgov_airflow.hooks.warehouse import open_airflow_warehouse
 
         objects = self.objects
         if objects is None:
@@ -89,8 +99,8 @@ class WarehouseLoadOperator(BaseOperator):
             pulled = context["ti"].xcom_pull(task_ids=task_id)
             if isinstance(pulled, dict):
                 findings += list(pulled.get("manifests") or [])
-        lake = open_lake(self.lake_url)
-        warehouse = open_warehouse()
+        lake = open_airflow_lake(self.lake_url, self.aws_conn_id)
+        warehouse = open_airflow_warehouse(self.warehouse_conn_id)
         results = load_all(lake, warehouse, objects, findings)
         self._record_lineage(lake, warehouse, results)
         for r in results:

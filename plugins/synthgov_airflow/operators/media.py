@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowSkipException
 
+from synthgov_airflow.hooks.lake import open_airflow_lake
 from synthgov_airflow.hooks.salesforce import SynthgovSalesforceHook
 from synthgov_airflow.operators.extract import check_optional_str, salesforce_namespace
 
@@ -28,6 +29,7 @@ class MediaInspectOperator(BaseOperator):
 
     :param salesforce_conn_id: the Airflow connection of the org
     :param lake_url: the lake (default: ``SYNTHGOV_LAKE_URL``, else ``<SYNTHGOV_HOME>/lake``)
+    :param aws_conn_id: the AWS connection an S3 lake is reached with (default ``aws_default``)
     """
 
     ui_color = "#fde2c4"
@@ -37,14 +39,17 @@ class MediaInspectOperator(BaseOperator):
         *,
         salesforce_conn_id: str = SynthgovSalesforceHook.default_conn_name,
         lake_url: str | None = None,
+        aws_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if not salesforce_conn_id:
             raise ValueError(f"{self.task_id}: salesforce_conn_id must name an Airflow connection")
         check_optional_str(self.task_id, "lake_url", lake_url)
+        check_optional_str(self.task_id, "aws_conn_id", aws_conn_id)
         self.salesforce_conn_id = salesforce_conn_id
         self.lake_url = lake_url
+        self.aws_conn_id = aws_conn_id
         self._source_namespace: str | None = None
         self._inputs: list[tuple[str, str]] = []
         self._outputs: list[tuple[str, str]] = []
@@ -60,7 +65,7 @@ class MediaInspectOperator(BaseOperator):
         from synthgov.settings import Settings
 
         settings = Settings.from_env()
-        lake = lakes.open_lake(self.lake_url)
+        lake = open_airflow_lake(self.lake_url, self.aws_conn_id)
         lake.check_writable()
         conn = SynthgovSalesforceHook(self.salesforce_conn_id).get_conn()
         self._source_namespace = salesforce_namespace(conn.creds.instance_url)

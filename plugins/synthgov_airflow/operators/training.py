@@ -35,23 +35,26 @@ class _TrainingZoneOperator(BaseOperator):
         lake_url: str | None = None,
         training_lake_url: str | None = None,
         run_id: str | None = None,
+        aws_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         check_optional_str(self.task_id, "lake_url", lake_url)
         check_optional_str(self.task_id, "training_lake_url", training_lake_url)
         check_optional_str(self.task_id, "run_id", run_id)
+        check_optional_str(self.task_id, "aws_conn_id", aws_conn_id)
         self.lake_url = lake_url
         self.training_lake_url = training_lake_url
         self.run_id = run_id
+        self.aws_conn_id = aws_conn_id
         self._inputs: list[tuple[str, str]] = []
         self._outputs: list[tuple[str, str]] = []
 
     def _open(self) -> tuple[Lake, TrainingZone]:
-        from synthgov.lake import open_lake
         from synthgov.training.zone import open_training_zone
+        from synthgov_airflow.hooks.lake import open_airflow_lake
 
-        lake = open_lake(self.lake_url)
+        lake = open_airflow_lake(self.lake_url, self.aws_conn_id)
         lake.check_writable()
         return lake, open_training_zone(lake, self.training_lake_url)
 

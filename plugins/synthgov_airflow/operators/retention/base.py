@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from synthgov.policies import Policies
     from synthgov.retention.plan import Plan
     from synthgov.retention.run import PlanSummary
+    from synthgov.warehouse import Warehouse
 
 # Runs started by a person carry the trigger form's params; scheduled runs ignore them.
 AD_HOC_RUN_TYPES = frozenset({"manual"})
@@ -70,13 +71,39 @@ class RetentionStep(BaseOperator):
     with_policies: ClassVar[bool] = False  # report the retention policies in force as a job facet
     ui_color = "#f9d5d3"
 
-    def __init__(self, *, plan_task: str = "plan", **kwargs: Any) -> None:
-        """``plan_task``: the task whose return value is the plan summary (every step after planning)."""
+    def __init__(
+        self,
+        *,
+        plan_task: str = "plan",
+        warehouse_conn_id: str | None = None,
+        aws_conn_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``plan_task``: the task whose return value is the plan summary (every step after planning).
+        ``warehouse_conn_id`` / ``aws_conn_id``: the warehouse and lake connections (default: the settings';
+        the environment when they do not exist)."""
         super().__init__(**kwargs)
         if not plan_task:
             raise ValueError(f"{self.task_id}: plan_task must name the planning task")
+        for name, value in (("warehouse_conn_id", warehouse_conn_id), ("aws_conn_id", aws_conn_id)):
+            if value is not None and not value:
+                raise ValueError(f"{self.task_id}: {name} must name a connection, or be None for the default")
         self.plan_task = plan_task
+        self.warehouse_conn_id = warehouse_conn_id
+        self.aws_conn_id = aws_conn_id
         self._reset()
+
+    def open_lake(self) -> Lake:
+        """The lake, through the AWS connection when it is on S3 and the connection exists."""
+        from synthgov_airflow.hooks.lake import open_airflow_lake
+
+        return open_airflow_lake(aws_conn_id=self.aws_conn_id)
+
+    def open_warehouse(self) -> Warehouse:
+        """The warehouse the connection names (the environment's without it)."""
+        from synthgov_airflow.hooks.warehouse import open_airflow_warehouse
+
+        return open_airflow_warehouse(self.warehouse_conn_id)
 
     def _reset(self) -> None:
         self._inputs: list[Seen] = []

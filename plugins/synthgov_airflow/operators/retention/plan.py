@@ -33,18 +33,16 @@ class RetentionPlanOperator(RetentionStep):
     def run_step(self, context: Context) -> Any:
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-        from synthgov.lake import open_lake
         from synthgov.retention.plan import PlanInputError, PlanRequest, build_plan
         from synthgov.retention.run import PlanSummary
-        from synthgov.warehouse import open_warehouse
         from synthgov_airflow.hooks.salesforce import SynthgovSalesforceHook
 
         kind = run_kind(context)
         params = dict(context["params"]) if kind == "ad_hoc" else {"dry_run": False}
         requested_by = getattr(context["dag_run"], "triggering_user_name", None)
         request = PlanRequest.from_params(params, run_kind=kind, requested_by=requested_by)  # type: ignore[arg-type]
-        self.warehouse = open_warehouse()
-        self.lake = open_lake()
+        self.warehouse = self.open_warehouse()
+        self.lake = self.open_lake()
         policies = self._policies()
         try:
             self.plan = build_plan(
@@ -82,9 +80,8 @@ class RetentionPlanOperator(RetentionStep):
     def record_lineage(self, context: Context) -> None:
         from synthgov.lake import plan_prefix
         from synthgov.lineage import datasets
-        from synthgov.warehouse import open_warehouse
 
-        warehouse = self.warehouse or open_warehouse()
+        warehouse = self.warehouse or self.open_warehouse()
         for table in ("marts.retention_candidates", "marts.provenance_ledger"):
             self._inputs.append(Seen(warehouse.lineage_namespace, warehouse.dataset_name(table)))
         if self.plan is None or self.lake is None:  # failed before a plan was written

@@ -37,11 +37,10 @@ class _AppliedStep(RetentionStep):
 
     def _load_applied(self, context: Context, *, api_calls: int = 0) -> tuple[Lake, Plan, ApplyResult]:
         """The lake, the plan and the apply's outcomes, kept on ``self`` for the lineage as well."""
-        from synthgov.lake import open_lake
         from synthgov.retention.apply import load_applied
 
         self.summary = _required_summary(context, self.plan_task)
-        lake = self.lake = open_lake()
+        lake = self.lake = self.open_lake()
         plan, result = load_applied(lake, self.summary.plan_id, self.summary.sha256, api_calls=api_calls)
         self.plan, self.result = plan, result
         return lake, plan, result
@@ -65,14 +64,13 @@ class RetentionApplyOperator(_AppliedStep):
     def run_step(self, context: Context) -> Any:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from synthgov.lake import open_lake
         from synthgov.retention.apply import apply_plan
         from synthgov.retention.plan import PlanTampered
         from synthgov_airflow.hooks.salesforce import SynthgovSalesforceHook
 
         summary = self.summary = _required_summary(context, self.plan_task)
         policies = self._policies()
-        self.lake = open_lake()
+        self.lake = self.open_lake()
         try:
             self.result = apply_plan(
                 SynthgovSalesforceHook().get_conn(),
@@ -131,11 +129,10 @@ class RetentionPurgeStoresOperator(_AppliedStep):
 
     def run_step(self, context: Context) -> Any:
         from synthgov.retention.run import purge_stores
-        from synthgov.warehouse import open_warehouse
 
         lake, plan, result = self._load_applied(context)
         # The plan id names the purge in the lake's registry (Airflow run ids hold ':' and '+').
-        self.report = purge_stores(lake, open_warehouse(), plan, result, run_id=plan.plan_id)
+        self.report = purge_stores(lake, self.open_warehouse(), plan, result, run_id=plan.plan_id)
         print(f"lake and warehouse: {self.report}")
         return self.report
 
@@ -147,7 +144,7 @@ class RetentionPurgeStoresOperator(_AppliedStep):
         from synthgov import lake as lakes
         from synthgov.lineage import datasets
         from synthgov.retention.run import erased_by_object
-        from synthgov.warehouse import PURGED_FINDINGS, PURGED_TABLE, open_warehouse, table_name
+        from synthgov.warehouse import PURGED_FINDINGS, PURGED_TABLE, table_name
 
         lake, plan, result = self.lake, self.plan, self.result
         if lake is None or plan is None or result is None:
@@ -168,7 +165,7 @@ class RetentionPurgeStoresOperator(_AppliedStep):
             )
         deleted = erased_by_object(result, include_masked=False)
         if deleted:
-            warehouse = open_warehouse()
+            warehouse = self.open_warehouse()
             findings = [table_name(t) for obj in sorted(deleted) for t, _ in PURGED_FINDINGS.get(obj, ())]
             # The tables a purged file's document, versions and links went from, as the purge counted them.
             touched = sorted(self.report.get("warehouse_rows_removed_by_table") or {})
@@ -186,12 +183,11 @@ class RetentionVerifyOperator(_AppliedStep):
         from airflow.sdk.exceptions import AirflowFailException
 
         from synthgov.retention.run import mask_fields_by_object, verify_purge
-        from synthgov.warehouse import open_warehouse
         from synthgov_airflow.hooks.salesforce import SynthgovSalesforceHook
 
         lake, plan, result = self._load_applied(context)
         masks = mask_fields_by_object(self._policies().retention)
-        check = verify_purge(SynthgovSalesforceHook().get_conn(), lake, plan, result, masks, open_warehouse())
+        check = verify_purge(SynthgovSalesforceHook().get_conn(), lake, plan, result, masks, self.open_warehouse())
         if not check.ok:
             problems = check.salesforce_alive + check.lake_leftovers + check.warehouse_leftovers
             raise AirflowFailException(
