@@ -22,6 +22,7 @@ LABELS = (
     "unapproved_ai_package",
     "legal_hold",
     "retention_due",
+    "media_not_inspected",
 )
 
 
@@ -51,12 +52,15 @@ def test_demo_starts_the_sandbox_and_reports_what_it_holds(tmp_path: Path) -> No
     # The nightly run: every object extracted, media inspected, the warehouse loaded.
     lead_run = next(line for line in out.splitlines() if line.startswith("Lead ") and "incremental" in line)
     assert int(lead_run.split()[3]) == int(lead_line.split()[1]) + int(lead_line.split()[2])
-    assert "C2PA inspection: 36 media files" in out
+    assert "C2PA inspection: 39 media files" in out
     assert "raw_salesforce.lead" in out
     # The dbt step ran: the governance summary lists every control with its findings.
     summary = out.split("Governance summary (marts.governance_summary):")[1]
     undisclosed = next(line for line in summary.splitlines() if "undisclosed_ai_communications" in line)
     assert int(undisclosed.split()[-4]) == 54
+    # The gzip'd export c2pa does not read (low) and the PNG cut off mid-upload (medium): reported, not skipped.
+    not_inspected = next(line for line in summary.splitlines() if "media_not_inspected" in line)
+    assert not_inspected.split()[-4:] == ["2", "0", "1", "1"]
     assert (tmp_path / "home" / "warehouse.duckdb").exists()
     assert (tmp_path / "home" / "lake" / "raw" / "salesforce" / "Lead").is_dir()
     # The scheduled purge ran after the nightly build and printed its receipt; the ledger checks out.

@@ -253,6 +253,7 @@ RULE_BASED = {
     "unapproved_ai_package": "select object_name, entity_id from marts.finding_ai_capable_packages",
     "legal_hold": "select object_name, record_id from marts.provenance_ledger where not is_heuristic and legal_hold",
     "retention_due": "select object_name, record_id from marts.retention_candidates",
+    "media_not_inspected": "select object_name, entity_id from marts.finding_media_not_inspected",
     # A consent finding is addressed to its manifest entry, a provenance finding to the entry's declaration.
     "training_no_consent": "select f.object_name, r.record_id from marts.finding_training_data_consent as f "
     "join staging.stg_training__manifest_records as r on f.entity_id = r.manifest_entry_id",
@@ -304,6 +305,28 @@ def test_heuristic_text_markers_are_reported_not_acted_on(built: Built) -> None:
     assert heuristic.isdisjoint(built.keys(RULE_BASED["undisclosed_ai_communication"]))
     confidence = built.query("select distinct confidence from marts.provenance_ledger where is_heuristic")
     assert confidence == [("low",)]
+
+
+def test_an_ai_image_whose_name_says_nothing_is_in_the_ai_ledger(built: Built) -> None:
+    rows = built.query(
+        'select distinct l.provenance_class, l.synthetic_kind, l.evidence, l.is_heuristic, v."FileType", '
+        'v."FileExtension" from marts.provenance_ledger as l join raw_salesforce.contentversion as v '
+        "on v.\"Id\" = l.record_id where l.object_name = 'ContentVersion' and v.\"Title\" = 'IMG_0042'"
+    )
+    # FileType UNKNOWN and no extension: only the bytes can say it is an image, and they say AI.
+    assert rows == [("trainedAlgorithmicMedia", "generative_ai", "c2pa", False, "UNKNOWN", None)]
+
+
+def test_files_not_inspected_are_counted_with_their_reason(built: Built) -> None:
+    planted = truth_keys(built.truth, "media_not_inspected", heuristic=False)
+    reasons = dict(built.query("select severity, split_part(evidence, ':', 1) from marts.finding_media_not_inspected"))
+    # A format c2pa cannot read is low (it cannot carry credentials c2pa would see); a damaged file medium.
+    assert reasons == {"low": "not_inspectable", "medium": "unreadable"}
+    summary = built.query(
+        "select findings, medium_findings, low_findings, status from marts.governance_summary "
+        "where control = 'media_not_inspected'"
+    )
+    assert summary == [(len(planted), 1, 1, "findings")] and len(planted) == 2
 
 
 def test_staging_follows_the_latest_version_deletes_and_snapshots(built: Built) -> None:

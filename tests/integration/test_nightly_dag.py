@@ -27,7 +27,7 @@ from synthgov_sandbox.process import SandboxProcess
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-MEDIA_FILES = 36  # ContentVersion files the demo org seeds
+MEDIA_FILES = 39  # ContentVersion files the demo org seeds, each with a finding
 
 
 class _FinishedTasks:

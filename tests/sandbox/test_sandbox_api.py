@@ -652,8 +652,10 @@ def test_ground_truth_has_every_label_and_retention_follows_the_clock(org: Sandb
         "retention_due",
         "training_no_consent",
         "training_provenance_mismatch",
+        "media_not_inspected",
     }
-    assert labels["deepfake_media"] == 14
+    assert labels["deepfake_media"] == 15
+    assert labels["media_not_inspected"] == 2
     assert labels["unapproved_ai_package"] == 2
     gap = truth["aggregates"]["lead_score_gap"]
     assert gap["synthetic_mean"] - gap["authentic_mean"] > 15

@@ -167,8 +167,9 @@ def download_failed_finding(record_id: str, mime: str | None, size_bytes: int, r
 
 def _offline_context(trust: C2paTrust) -> c2pa.Context:
     settings = dict(_OFFLINE_SETTINGS)
-    if trust.settings():
-        settings["trust"] = trust.settings()
+    trust_settings = trust.settings()
+    if trust_settings:
+        settings["trust"] = trust_settings
     try:
         return c2pa.Context.from_dict(settings)
     except (c2pa.C2paError, UnicodeDecodeError) as exc:

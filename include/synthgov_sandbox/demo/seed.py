@@ -8,7 +8,8 @@ failure pattern of the seed guidance in docs/reference/regulations.md:
 - AI content without tags: made by an AI integration user (an API that dropped the flags), carrying
   a C2PA manifest, or (heuristic only) with a tell-tale text marker;
 - deepfake media: images C2PA-signed as `trainedAlgorithmicMedia`, beside composites, signed
-  camera captures and plain photos;
+  camera captures and plain photos; one named like a camera file without an extension (FileType UNKNOWN);
+- files C2PA inspection cannot look into (a format c2pa does not read, a damaged image), to be reported;
 - AI e-mails sent without disclosure; synthetic personas in the open pipeline;
 - lead scores that decided automatically without human review, with a score gap between leads
   scored on synthetic inputs and the others;
@@ -23,20 +24,25 @@ cases stay the same in kind and number at every scale.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from synthgov_sandbox.demo.training import META_KEY as TRAINING_META_KEY
 from synthgov_sandbox.demo.training import plant_training_data
 from synthgov_sandbox.engine import ids
+from synthgov_sandbox.engine.files import FILE_TYPES, UNKNOWN, extension_of
 from synthgov_sandbox.engine.schema import catalogue
 from synthgov_sandbox.engine.store import Store
 from synthgov_sandbox.engine.values import db_datetime
+
+if TYPE_CHECKING:  # media pulls in Pillow and c2pa: imported only when files are made
+    from synthgov_sandbox.demo.media import SigningIdentity
 
 ANCHOR = datetime(2026, 11, 2, 9, 0, 0, tzinfo=UTC)
 ORG_DOMAIN = "demo-org.sandbox"
@@ -962,50 +968,133 @@ def _files(plan: Plan, users: dict[str, str], identity_dir: Path) -> None:
                 )
             owner = users["rep3"] if source_type == "trainedAlgorithmicMedia" else rng.choice(reps)
             generated = _safe_age(rng, 365, (3, 720))
-            doc_id, ver_id = plan.new_id("ContentDocument"), plan.new_id("ContentVersion")
-            audit = _audit(plan, generated, owner)
             ai = source_type in ("trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia")
             prov = (
                 _provenance_fields(plan, tool=tool, model=model, generated=generated, hold=n == 3)
                 if tagged
                 else _no_provenance()
             )
-            plan.add(
-                "ContentDocument",
-                {
-                    "Id": doc_id,
-                    "Title": title,
-                    "FileType": kind.upper(),
-                    "FileExtension": ext,
-                    "LatestPublishedVersionId": ver_id,
-                    "OwnerId": owner,
-                    "IsArchived": 0,
-                    "ContentSize": len(data),
-                    **audit,
-                },
-            )
-            row = plan.add(
-                "ContentVersion",
-                {
-                    "Id": ver_id,
-                    "ContentDocumentId": doc_id,
-                    "IsLatest": 1,
-                    "Title": title,
-                    "PathOnClient": f"{title}.{ext}",
-                    "FileType": kind.upper(),
-                    "FileExtension": ext,
-                    "VersionData": data,
-                    "OwnerId": owner,
-                    "Description": None,
-                    **prov,
-                    **audit,
-                },
+            row = _add_file(
+                plan, title, f"{title}.{ext}", data, owner, generated, prov, file_type=kind.upper(), extension=ext
             )
             for label in labels:
                 evidence = "explicit_field" if tagged and label == "ai_generated" else "c2pa:" + str(source_type)
                 plan.label("ContentVersion", row, label, evidence)
             if ai and not tagged:
                 assert "untagged_ai" in labels
+
+    _files_a_name_cannot_steer(plan, users, identity)
+
+
+def _add_file(
+    plan: Plan,
+    title: str,
+    path_on_client: str,
+    data: bytes,
+    owner: str,
+    created: datetime,
+    provenance: dict[str, Any],
+    *,
+    file_type: str,
+    extension: str | None,
+) -> dict[str, Any]:
+    """A ContentDocument with its one ContentVersion holding `data`; returns the version's row."""
+    doc_id, ver_id = plan.new_id("ContentDocument"), plan.new_id("ContentVersion")
+    audit = _audit(plan, created, owner)
+    plan.add(
+        "ContentDocument",
+        {
+            "Id": doc_id,
+            "Title": title,
+            "FileType": file_type,
+            "FileExtension": extension,
+            "LatestPublishedVersionId": ver_id,
+            "OwnerId": owner,
+            "IsArchived": 0,
+            "ContentSize": len(data),
+            **audit,
+        },
+    )
+    return plan.add(
+        "ContentVersion",
+        {
+            "Id": ver_id,
+            "ContentDocumentId": doc_id,
+            "IsLatest": 1,
+            "Title": title,
+            "PathOnClient": path_on_client,
+            "FileType": file_type,
+            "FileExtension": extension,
+            "VersionData": data,
+            "OwnerId": owner,
+            "Description": None,
+            **provenance,
+            **audit,
+        },
+    )
+
+
+def _files_a_name_cannot_steer(plan: Plan, users: dict[str, str], identity: SigningIdentity) -> None:
+    """Files whose name says nothing or lies, and files C2PA inspection cannot look into.
+
+    A camera-style name without an extension (FileType UNKNOWN, as Salesforce derives it) on an AI image
+    must not hide it: inspection reads the bytes. A gzip'd CSV export is a format c2pa does not read, and
+    a PNG cut off mid-upload is one c2pa cannot parse: both must be reported, with the reason, never
+    skipped. Fixed dates and seeds, no draw from the random stream, so every other record stays as it was.
+    """
+    from synthgov_sandbox.demo.media import render_image, sign_image
+
+    ai_image = sign_image(
+        render_image("jpeg", 4242),
+        "image/jpeg",
+        identity,
+        digital_source_type="trainedAlgorithmicMedia",
+        title="IMG_0042",
+        software_agent="DeepStudio deepstudio-faces-4",
+    )
+    export = gzip.compress(
+        b"Id,Company,Email\n" + b"".join(b"00Q%05d,Acme GmbH,lead%d@example.com\n" % (i, i) for i in range(40)),
+        mtime=0,  # the same bytes on every seed
+    )
+    photo = render_image("png", 4243)
+    ai_labels = ("ai_generated", "untagged_ai", "deepfake_media")
+    # (title, PathOnClient, bytes, owner, days before ANCHOR, labels, their evidence)
+    files = [
+        ("IMG_0042", "IMG_0042", ai_image, users["rep3"], 40, ai_labels, "c2pa:trainedAlgorithmicMedia"),
+        (
+            "lead-export-2026-10",
+            "lead-export-2026-10.csv.gz",
+            export,
+            users["marketing"],
+            12,
+            ("media_not_inspected",),
+            "not_inspectable:application/x-gzip",
+        ),
+        (
+            "site-photo-upload",
+            "site-photo-upload.png",
+            photo[: len(photo) // 2],
+            users["rep5"],
+            25,
+            ("media_not_inspected",),
+            "unreadable:image/png",
+        ),
+    ]
+    for title, path, data, owner, days_ago, labels, evidence in files:
+        extension = extension_of(path)
+        row = _add_file(
+            plan,
+            title,
+            path,
+            data,
+            owner,
+            ANCHOR - timedelta(days=days_ago, hours=3),
+            _no_provenance(),
+            file_type=FILE_TYPES.get(extension or "", UNKNOWN),
+            extension=extension,
+        )
+        for label in labels:
+            plan.label("ContentVersion", row, label, evidence)
 
 
 def _audit_trail(plan: Plan, users: dict[str, str]) -> None:
