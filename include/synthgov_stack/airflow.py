@@ -128,7 +128,7 @@ _POOL_DOC = "DuckDB warehouse writers: one at a time"
 
 
 def wait_api_healthy(
-    url: str, managed: Managed, *, components: tuple[str, ...], timeout: float = START_TIMEOUT_S
+    url: str, managed: list[Managed], *, components: tuple[str, ...], timeout: float = START_TIMEOUT_S
 ) -> None:
     """Until /api/v2/monitor/health says the metadata database and ``components`` are healthy."""
 

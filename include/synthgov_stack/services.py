@@ -6,7 +6,7 @@ import shutil
 import socket
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +35,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_until(what: str, ready: Callable[[], bool], managed: Managed | None, timeout: float) -> None:
-    """Poll ``ready`` until it is true; StackError (with the log's tail) on timeout or if ``managed`` exits."""
+def wait_until(what: str, ready: Callable[[], bool], watch: Managed | Sequence[Managed], timeout: float) -> None:
+    """Poll ``ready`` until it is true; StackError (with a log's tail) on timeout or if one of ``watch`` exits."""
+    watched = [watch] if isinstance(watch, Managed) else list(watch)
+    managed = watched[0] if watched else None
     deadline = time.monotonic() + timeout
     while True:
-        if managed is not None and managed.process.poll() is not None:
-            raise StackError(
-                f"{what} exited with status {managed.process.returncode} while starting{tail(managed.log)}"
-            )
+        for each in watched:
+            if each.process.poll() is not None:
+                code = each.process.returncode
+                raise StackError(f"{what}: {each.name} exited with status {code} while starting{tail(each.log)}")
         try:
             if ready():
                 return

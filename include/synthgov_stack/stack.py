@@ -167,8 +167,7 @@ class Stack:
 
         hostnames = self._start_airflow(env)
         url = env["AIRFLOW__API__BASE_URL"]
-        api = self._airflow[0]
-        af.wait_api_healthy(url, api, components=("scheduler", "triggerer", "dag_processor"))
+        af.wait_api_healthy(url, self._airflow, components=("scheduler", "triggerer", "dag_processor"))
         self._wait_workers(redis_url, hostnames)
         self.info = StackInfo(
             state_dir=str(self.state_dir),
@@ -278,9 +277,12 @@ class Stack:
         stack_env = base | self._warehouse_env(pg)
         stack_env |= {
             "AIRFLOW__CORE__EXECUTOR": EXECUTOR,
+            # So a client can ask the REST API which executor runs (no secret is shown).
+            "AIRFLOW__API__EXPOSE_CONFIG": "non-sensitive-only",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": metadata.replace("postgresql://", "postgresql+psycopg2://"),
             "AIRFLOW__CELERY__BROKER_URL": redis_url,
-            "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{metadata}",
+            # SQLAlchemy 2 reads a bare postgresql:// as psycopg 3, which is not installed; psycopg2 is.
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata.replace("postgresql://", "postgresql+psycopg2://"),
             "SYNTHGOV_LAKE_URL": f"s3://{services.LAKE_BUCKET}/{LAKE_PREFIX}",
             "SYNTHGOV_S3_ENDPOINT_URL": s3_url,
             "SYNTHGOV_DBT_PROJECT": str(dbt_project),
@@ -348,10 +350,8 @@ class Stack:
         def all_answer() -> bool:
             return set(hostnames) <= set(celery_ping(redis_url))
 
-        services.wait_until(f"the Celery workers {', '.join(hostnames)}", all_answer, None, af.START_TIMEOUT_S)
-        for worker in self._airflow[-len(hostnames) :]:
-            if worker.process.poll() is not None:
-                raise StackError(f"{worker.name} exited{services.tail(worker.log)}")
+        workers = self._airflow[-len(hostnames) :]
+        services.wait_until(f"the Celery workers {', '.join(hostnames)}", all_answer, workers, af.START_TIMEOUT_S)
 
     def _write_state(self) -> None:
         assert self.info is not None
@@ -385,3 +385,14 @@ def celery_ping(broker_url: str, timeout: float = 2.0) -> list[str]:
     finally:
         app.close()
     return [name for reply in replies for name in reply]
+
+
+def celery_registered(broker_url: str, timeout: float = 5.0) -> dict[str, list[str]]:
+    """Each answering worker's registered task names."""
+    from celery import Celery
+
+    app = Celery(broker=broker_url)
+    try:
+        return dict(app.control.inspect(timeout=timeout).registered() or {})
+    finally:
+        app.close()
