@@ -14,7 +14,7 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY ?= False
 export DO_NOT_TRACK ?= 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS ?= False
 
-.PHONY: demo test lint typecheck bench sandbox airflow dbt-manifest marquez clean help
+.PHONY: demo test lint typecheck bench sandbox airflow stack stack-down dbt-manifest marquez clean help
 
 help:
 	@echo "make demo        run the demo end to end on embedded defaults"
@@ -22,6 +22,8 @@ help:
 	@echo "make bench       run the benchmarks in tests/bench (slow; not part of make test)"
 	@echo "make sandbox     serve the sandbox org in the foreground"
 	@echo "make airflow     airflow standalone on the project's DAGs, connected to the sandbox org"
+	@echo "make stack       the production shape on one machine (CeleryExecutor, PostgreSQL, Redis, S3); Ctrl-C stops it"
+	@echo "make stack-down  stop a stack started by make stack, by process id"
 	@echo "make marquez     fetch Marquez's API server (marquez-api and its dependencies) with Maven"
 
 $(BIN)/.synced: uv.lock pyproject.toml
@@ -51,32 +53,22 @@ sandbox: $(BIN)/.synced
 
 AIRFLOW_PORT ?= 8080
 
-# airflow standalone on dags/, with salesforce_default pointing at the sandbox org, the warehouse
-# pool created and fixed local-only credentials (admin / admin) printed. Ctrl-C stops both.
-# OpenLineage: the file transport into $(SYNTHGOV_HOME)/lineage/events.jsonl, plus Marquez when
-# OPENLINEAGE_URL is set (synthgov_airflow.lineage; a transport configured in the environment wins).
+# airflow standalone on dags/, with salesforce_default pointing at the sandbox org, the warehouse pool
+# created, fixed local-only credentials (admin / admin) printed, and parallelism sized to the machine
+# (synthgov_stack.airflow). OpenLineage: the file transport into $(SYNTHGOV_HOME)/lineage/events.jsonl,
+# plus Marquez when OPENLINEAGE_URL is set. Ctrl-C or SIGTERM ends every process it started.
 airflow: $(BIN)/.synced $(DBT_MANIFEST)
-	@set -euo pipefail; \
-	export PATH="$(CURDIR)/$(BIN):$$PATH" AIRFLOW_HOME="$(SYNTHGOV_HOME)/airflow"; \
-	export AIRFLOW__CORE__DAGS_FOLDER="$(CURDIR)/dags" AIRFLOW__CORE__LOAD_EXAMPLES=False; \
-	export AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT=$(AIRFLOW_PORT) AIRFLOW__API__BASE_URL=http://127.0.0.1:$(AIRFLOW_PORT); \
-	export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS=admin:admin; \
-	export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$$AIRFLOW_HOME/passwords.json"; \
-	eval "$$(python -m synthgov_airflow.lineage)"; \
-	mkdir -p "$$AIRFLOW_HOME"; \
-	echo '{"admin": "admin"}' > "$$AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"; \
-	ready="$$AIRFLOW_HOME/sandbox.json"; : > "$$ready"; \
-	synthgov sandbox serve --state-dir "$(SYNTHGOV_HOME)/sandbox" > "$$ready" 2> "$$AIRFLOW_HOME/sandbox.log" & \
-	sandbox=$$!; trap 'kill $$sandbox 2>/dev/null || true' EXIT; \
-	until [ "$$(wc -l < "$$ready")" -ge 1 ]; do \
-		kill -0 $$sandbox 2>/dev/null || { tail -20 "$$AIRFLOW_HOME/sandbox.log"; exit 1; }; sleep 0.5; done; \
-	export AIRFLOW_CONN_SALESFORCE_DEFAULT="$$(python -c 'import json, sys; r = json.loads(open(sys.argv[1]).readline()); print(json.dumps({"conn_type": "salesforce", "extra": {k: r[k] for k in ("instance_url", "client_id", "client_secret", "ca_bundle")}}))' "$$ready")"; \
-	airflow db migrate > "$$AIRFLOW_HOME/db-migrate.log"; \
-	airflow pools set synthgov_warehouse 1 "DuckDB warehouse writers: one at a time" > /dev/null; \
-	echo "Salesforce sandbox org: $$(head -n1 "$$ready" | python -c 'import json, sys; print(json.load(sys.stdin)["instance_url"])')"; \
-	echo "Airflow UI: http://127.0.0.1:$(AIRFLOW_PORT)   user: admin   password: admin   (local only)"; \
-	echo "OpenLineage events: $(SYNTHGOV_HOME)/lineage/events.jsonl$${OPENLINEAGE_URL:+ and $$OPENLINEAGE_URL}"; \
-	airflow standalone
+	$(BIN)/python -m synthgov_stack airflow --port $(AIRFLOW_PORT)
+
+# The production shape on one machine (synthgov_stack.stack): PostgreSQL, Redis, moto's S3, the sandbox
+# org, Marquez when `make marquez` fetched it, Airflow with the CeleryExecutor and two workers; state in
+# $(SYNTHGOV_HOME)/stack, fresh each time. In the foreground: Ctrl-C stops it; so does `make stack-down`
+# from another terminal (by the process ids in the state file).
+stack: $(BIN)/.synced $(DBT_MANIFEST)
+	$(BIN)/python -m synthgov_stack up
+
+stack-down: $(BIN)/.synced
+	$(BIN)/python -m synthgov_stack down
 
 # Marquez's API server for the tests and local runs (tests/marquez.py runs it): the published marquez-api
 # jar and its runtime dependencies, copied by Maven into an ignored folder (never committed). The jar is

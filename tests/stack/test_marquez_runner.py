@@ -61,7 +61,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
         pids.append(process.pid)
         return process
 
-    monkeypatch.setattr("tests.marquez.subprocess.Popen", recording_popen)
+    monkeypatch.setattr("synthgov_stack.marquez.subprocess.Popen", recording_popen)
     yield pids
 
 
