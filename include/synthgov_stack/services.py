@@ -21,7 +21,6 @@ S3_ACCESS_KEY = "testing"
 S3_SECRET_KEY = "testing"
 S3_REGION = "us-east-1"
 LAKE_BUCKET = "synthgov-lake"
-EVIDENCE_BUCKET = "synthgov-evidence"
 START_TIMEOUT_S = 60.0
 
 
@@ -98,8 +97,12 @@ def s3_client(endpoint_url: str) -> Any:
 
 
 def start_s3(workdir: Path, env: Mapping[str, str]) -> tuple[Managed, str]:
-    """moto's S3 server on 127.0.0.1 with the lake's bucket (versioned: a purge deletes every version)
-    and the evidence bucket (Object Lock, which turns versioning on for good); returns it and its URL."""
+    """moto's S3 server on 127.0.0.1 with the lake's bucket, returns it and its URL.
+
+    The bucket has Object Lock, which turns versioning on for good: a purge deletes every version of a
+    raw file (no retention is set on those), while the evidence ledger, written under the same lake
+    (``evidence/retention/ledger/``), locks each of its segments, as synthgov does on AWS.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     argv = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
@@ -107,7 +110,5 @@ def start_s3(workdir: Path, env: Mapping[str, str]) -> tuple[Managed, str]:
     url = f"http://127.0.0.1:{port}"
     client = s3_client(url)
     wait_until("S3 (moto)", lambda: bool(client.list_buckets() is not None), managed, START_TIMEOUT_S)
-    client.create_bucket(Bucket=LAKE_BUCKET)
-    client.put_bucket_versioning(Bucket=LAKE_BUCKET, VersioningConfiguration={"Status": "Enabled"})
-    client.create_bucket(Bucket=EVIDENCE_BUCKET, ObjectLockEnabledForBucket=True)
+    client.create_bucket(Bucket=LAKE_BUCKET, ObjectLockEnabledForBucket=True)
     return managed, url

@@ -76,8 +76,8 @@ class StackInfo:
             f"PostgreSQL: {pg['host']}:{pg['port']} user {pg['user']} (no password, loopback only), databases "
             + ", ".join(f"{k}={v}" for k, v in pg["databases"].items()),
             f"Redis (Celery broker): {self.redis_url}",
-            f"S3 (moto): {self.s3['endpoint_url']}   lake {self.s3['lake_url']}   evidence "
-            f"{self.s3['evidence_url']} (Object Lock)   keys {self.s3['access_key']}/{self.s3['secret_key']}",
+            f"S3 (moto): {self.s3['endpoint_url']}   lake {self.s3['lake_url']} (versioned, Object Lock)   "
+            f"evidence ledger {self.s3['evidence_url']}   keys {self.s3['access_key']}/{self.s3['secret_key']}",
             f"Salesforce sandbox org: {self.salesforce['instance_url']}",
             f"Marquez: {self.marquez_url or self.marquez_status}",
             f"OpenLineage events: {self.lineage_log}" + (f" and {self.marquez_url}" if self.marquez_url else ""),
@@ -192,7 +192,7 @@ class Stack:
                 "secret_key": services.S3_SECRET_KEY,
                 "region": services.S3_REGION,
                 "lake_url": f"s3://{services.LAKE_BUCKET}/{LAKE_PREFIX}",
-                "evidence_url": f"s3://{services.EVIDENCE_BUCKET}/{LAKE_PREFIX}",
+                "evidence_url": f"s3://{services.LAKE_BUCKET}/{LAKE_PREFIX}/evidence/retention/ledger/",
             },
             salesforce={k: str(org[k]) for k in ("instance_url", "client_id", "client_secret", "ca_bundle")},
             marquez_url=marquez_url,
