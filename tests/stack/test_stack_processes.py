@@ -44,7 +44,9 @@ def state_home() -> Iterator[Path]:
 
 
 def _start(argv: list[str], home: Path) -> subprocess.Popen[bytes]:
-    env = os.environ | {"SYNTHGOV_HOME": str(home)}
+    # As `make` would start it: without the test session's Airflow settings (its home, unit-test mode).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SYNTHGOV_"))}
+    env["SYNTHGOV_HOME"] = str(home)
     with (home / "runner.log").open("wb") as out:
         return subprocess.Popen(
             [sys.executable, "-m", "synthgov_stack", *argv], env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT
@@ -127,7 +129,11 @@ def test_the_stack_runs_two_celery_workers_and_stops_every_process(state_home: P
         # The executor, as the REST API reports the deployment's configuration.
         token = api_token(url, ADMIN_USER, ADMIN_PASSWORD)
         auth = {"Authorization": f"Bearer {token}"}
-        option = requests.get(f"{url}/api/v2/config/section/core/option/executor", headers=auth, timeout=30)
+        option = requests.get(
+            f"{url}/api/v2/config/section/core/option/executor",
+            headers=auth | {"Accept": "application/json"},
+            timeout=30,
+        )
         option.raise_for_status()
         assert "CeleryExecutor" in json.dumps(option.json()), option.json()
         # And the workers are Airflow's: each has the executor's task registered.
@@ -135,7 +141,9 @@ def test_the_stack_runs_two_celery_workers_and_stops_every_process(state_home: P
         assert set(registered) == set(hostnames)
         assert all(any(t.endswith("execute_workload") for t in tasks) for tasks in registered.values()), registered
 
-        connections = requests.get(f"{url}/api/v2/connections", headers=auth, timeout=30).json()
+        listed = requests.get(f"{url}/api/v2/connections", headers=auth, timeout=30)
+        assert listed.ok, listed.text
+        connections = listed.json()
         kinds = {c["connection_id"]: c["conn_type"] for c in connections["connections"]}
         assert kinds == {"salesforce_default": "salesforce", "aws_default": "aws", "synthgov_warehouse": "postgres"}
         sessions = _sessions_of(runner)
