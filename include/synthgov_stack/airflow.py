@@ -88,19 +88,17 @@ def airflow_env(
     return env
 
 
-def run_airflow(args: list[str], env: Mapping[str, str], log: Path, timeout: float = SETUP_TIMEOUT_S) -> None:
-    """One Airflow CLI command, output to ``log``; StackError with the log's tail if it fails."""
+def run_logged(argv: list[str], what: str, env: Mapping[str, str], log: Path, timeout: float = SETUP_TIMEOUT_S) -> None:
+    """One setup command, output appended to ``log``; StackError naming ``what`` with the log's tail if it fails."""
     with log.open("ab") as out:
-        result = subprocess.run(
-            [str(BIN / "airflow"), *args],
-            check=False,
-            env=dict(env),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            timeout=timeout,
-        )
+        result = subprocess.run(argv, check=False, env=dict(env), stdout=out, stderr=subprocess.STDOUT, timeout=timeout)
     if result.returncode != 0:
-        raise StackError(f"airflow {' '.join(args[:2])} failed (exit {result.returncode}){tail(log)}")
+        raise StackError(f"{what} failed (exit {result.returncode}){tail(log)}")
+
+
+def run_airflow(args: list[str], env: Mapping[str, str], log: Path, timeout: float = SETUP_TIMEOUT_S) -> None:
+    """One Airflow CLI command (see run_logged)."""
+    run_logged([str(BIN / "airflow"), *args], f"airflow {' '.join(args[:2])}", env, log, timeout)
 
 
 def setup(env: Mapping[str, str], connections: Mapping[str, Mapping[str, Any]]) -> None:
@@ -118,18 +116,8 @@ def setup(env: Mapping[str, str], connections: Mapping[str, Mapping[str, Any]]) 
             conns.unlink()
     # After the connections: the pool is sized from the warehouse the tasks will resolve (1 slot for a
     # DuckDB file, more for PostgreSQL), by the same code the tasks use.
-    log = home / "setup.log"
-    with log.open("ab") as sink:
-        result = subprocess.run(
-            [str(BIN / "python"), "-m", "synthgov_airflow.pools"],
-            check=False,
-            env=dict(env),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            timeout=SETUP_TIMEOUT_S,
-        )
-    if result.returncode != 0:
-        raise StackError(f"sizing the warehouse pool failed (exit {result.returncode}){tail(log)}")
+    pools = [str(BIN / "python"), "-m", "synthgov_airflow.pools"]
+    run_logged(pools, "sizing the warehouse pool", env, home / "setup.log")
 
 
 def wait_api_healthy(
