@@ -10,8 +10,22 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+# Under pytest-xdist (make test) each worker is a process started by the controlling pytest, which has
+# imported this file too, so what it set below is inherited. A worker must not share the controller's Airflow
+# home (one SQLite metadata DB written by two processes): a home this file made is made again, per process.
+_MADE_AIRFLOW_HOME = "_SYNTHGOV_TESTS_AIRFLOW_HOME"
+if os.environ.get("AIRFLOW_HOME") and os.environ.get("AIRFLOW_HOME") == os.environ.get(_MADE_AIRFLOW_HOME):
+    del os.environ["AIRFLOW_HOME"]
+
+# Where `make marquez` put Marquez's jars, read before the synthgov home moves: tests never write a
+# developer's (or make's) synthgov home, and two workers never share one DuckDB file or lineage log.
+from synthgov_stack.marquez import LIB_ENV, marquez_lib  # noqa: E402
+
+os.environ.setdefault(LIB_ENV, str(marquez_lib()))
+os.environ["SYNTHGOV_HOME"] = tempfile.mkdtemp(prefix="synthgov-home-")
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="synthgov-airflow-"))
-os.environ.setdefault("AIRFLOW_HOME", str(_AIRFLOW_HOME))
+if "AIRFLOW_HOME" not in os.environ:
+    os.environ["AIRFLOW_HOME"] = os.environ[_MADE_AIRFLOW_HOME] = str(_AIRFLOW_HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(REPO / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PARALLELISM", "4")
@@ -194,3 +208,29 @@ def world(demo_org: SandboxProcess, built: Any, tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", demo_org.ca_bundle)
     monkeypatch.setenv("SYNTHGOV_HOME", str(tmp_path / "home"))
     yield from fresh(demo_org, built, tmp_path)
+
+
+# ---------------------------------------------------------------------------
+# Parallel runs (make test: pytest-xdist, --dist loadgroup): what runs together
+# ---------------------------------------------------------------------------
+
+# Slowest first, so the longest units start at once and the two workers finish close together; each
+# module is one unit (its module-scoped servers and builds made once), and the stack's modules are one unit
+# between them: two CeleryExecutor stacks side by side on a two-core machine would starve each other.
+_SUITE_ORDER = ("stack", "e2e", "integration", "dags", "sandbox", "unit")
+
+
+def _suite(item: pytest.Item) -> str:
+    parts = Path(str(item.path)).relative_to(REPO / "tests").parts
+    return parts[0] if len(parts) > 1 else "unit"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which names each unit from these marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not hasattr(config, "workerinput"):
+        return  # not an xdist worker: the usual order, no grouping
+    for item in items:
+        suite = _suite(item)
+        item.add_marker(pytest.mark.xdist_group("stack" if suite == "stack" else item.nodeid.split("::")[0]))
+    rank = {suite: index for index, suite in enumerate(_SUITE_ORDER)}
+    items.sort(key=lambda item: rank.get(_suite(item), len(rank)))
