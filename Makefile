@@ -95,7 +95,7 @@ typecheck: $(BIN)/.synced
 # Two test workers (pytest-xdist) on the project's two-core machines; each module is one unit and the stack's
 # modules share one worker (tests/conftest.py orders and groups them). TEST_WORKERS=0 runs in one process.
 TEST_WORKERS ?= 2
-PYTEST_PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder)
+PYTEST_PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --no-loadscope-reorder)
 
 test: lint typecheck $(DBT_MANIFEST)
 	$(BIN)/pytest $(PYTEST_PARALLEL) --durations=20

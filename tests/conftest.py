@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 REPO = Path(__file__).resolve().parents[1]
 # Under pytest-xdist (make test) each worker is a process started by the controlling pytest, which has
@@ -214,23 +215,29 @@ def world(demo_org: SandboxProcess, built: Any, tmp_path: Path, monkeypatch: pyt
 # Parallel runs (make test: pytest-xdist, --dist loadgroup): what runs together
 # ---------------------------------------------------------------------------
 
-# Slowest first, so the longest units start at once and the two workers finish close together; each
-# module is one unit (its module-scoped servers and builds made once), and the stack's modules are one unit
-# between them: two CeleryExecutor stacks side by side on a two-core machine would starve each other.
+# Each module is one unit of work (its module-scoped servers and builds made once), and the stack's modules
+# are one unit between them: two CeleryExecutor stacks side by side on a two-core machine would starve each
+# other. Units start slowest suite first, so the longest begin at once and the two workers end close together.
 _SUITE_ORDER = ("stack", "e2e", "integration", "dags", "sandbox", "unit")
 
 
-def _suite(item: pytest.Item) -> str:
-    parts = Path(str(item.path)).relative_to(REPO / "tests").parts
-    return parts[0] if len(parts) > 1 else "unit"
+def _suite_of(nodeid: str) -> str:
+    parts = nodeid.split("::", maxsplit=1)[0].split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "tests" else "unit"
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which names each unit from these marks
+class _ByModule(LoadScopeScheduling):  # type: ignore[misc]  # xdist is not followed by mypy here
+    """xdist's module scheduling, with every test under tests/stack/ in one unit."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return "stack" if _suite_of(nodeid) == "stack" else nodeid.split("::", maxsplit=1)[0]
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadScopeScheduling:
+    return _ByModule(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not hasattr(config, "workerinput"):
-        return  # not an xdist worker: the usual order, no grouping
-    for item in items:
-        suite = _suite(item)
-        item.add_marker(pytest.mark.xdist_group("stack" if suite == "stack" else item.nodeid.split("::")[0]))
-    rank = {suite: index for index, suite in enumerate(_SUITE_ORDER)}
-    items.sort(key=lambda item: rank.get(_suite(item), len(rank)))
+    if hasattr(config, "workerinput"):  # an xdist worker: the controller schedules units in this order
+        rank = {suite: index for index, suite in enumerate(_SUITE_ORDER)}
+        items.sort(key=lambda item: rank.get(_suite_of(item.nodeid), len(rank)))
