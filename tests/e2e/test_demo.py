@@ -66,11 +66,11 @@ def check_account(out: str, home: Path) -> None:
     assert out.count("Regulator evidence pack (opens offline): ") == 1
     warehouse = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     try:
-        tables = warehouse.sql(
+        tables = warehouse.execute(
             "SELECT count(*) FROM information_schema.tables "
             "WHERE table_schema NOT IN ('information_schema', 'pg_catalog')"
         ).fetchone()
-        found = warehouse.sql(
+        found = warehouse.execute(
             "SELECT ai_tool, ai_model, count(*) FROM marts.provenance_ledger "
             "WHERE ai_tool IS NOT NULL OR ai_model IS NOT NULL GROUP BY 1, 2"
         ).fetchall()
