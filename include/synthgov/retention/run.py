@@ -268,8 +268,12 @@ def receipt(
     ledger_ok: bool | None,
     *,
     stores: Mapping[str, Any] | None = None,
+    unapplied: str = "dry run: nothing was changed",
 ) -> str:
-    """A short text for people: what was removed, under which policy, and where the proof is."""
+    """A short text for people: what was removed, under which policy, and where the proof is.
+
+    `unapplied`: why nothing was changed when there is no result (a dry run, nothing due, waiting for approval).
+    """
     lines = [f"Retention receipt, plan {plan.plan_id} (SHA-256 {plan.sha256[:16]}...)"]
     request = plan.manifest["request"]
     lines.append(f"  run: {request['run_kind']}" + (f", reason: {request['reason']}" if request.get("reason") else ""))
@@ -283,7 +287,7 @@ def receipt(
             f"  policy {pid}: {info['planned']} {info['object']} records, {info['action']} ({info['regulation']})"
         )
     if result is None:
-        lines.append("  dry run: nothing was changed")
+        lines.append(f"  {unapplied}")
         return "\n".join(lines)
     lines.append(f"  outcomes: {result.counts} in {result.api_calls} API calls")
     with_files = (stores or {}).get("removed_with_files")
@@ -322,9 +326,10 @@ def run_scheduled(
 
     plan = build_plan(conn, lake, warehouse, policies, mapping, PlanRequest(run_kind="scheduled"))
     if not plan.planned:
-        return ScheduledRun(plan, None, None, receipt(plan, None, None, None) + "\n  nothing was due")
+        # A scheduled run is no dry run: it had nothing to do.
+        return ScheduledRun(plan, None, None, receipt(plan, None, None, None, unapplied="nothing was due"))
     if plan.manifest["approval"]["required"]:
-        text = receipt(plan, None, None, None).replace("dry run: nothing was changed", "waits for approval")
+        text = receipt(plan, None, None, None, unapplied="waits for approval")
         why = "; ".join(plan.manifest["approval"]["why"])
         return ScheduledRun(plan, None, None, f"{text}\n  approval needed ({why}): run the DAG in Airflow to approve")
     result = apply_plan(conn, lake, plan.plan_id, plan.sha256, policies, mapping)
