@@ -77,11 +77,31 @@ def test_nightly_dag_shape(dagbag: DagBag) -> None:
     assert load.trigger_rule == TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS
     assert load.pool == WAREHOUSE_POOL
     assert [outlet.name for outlet in load.outlets] == ["synthgov_raw_salesforce"]
-    # Every Cosmos dbt task runs data tests only: unit tests are CI's (test_dbt_duckdb checks dbt honours it).
-    dbt_tasks = [task for task_id, task in dag.task_dict.items() if task_id.startswith("dbt.")]
-    assert dbt_tasks and all(
-        getattr(task, "env", {}).get("DBT_EXCLUDE_RESOURCE_TYPES") == "unit_test" for task in dbt_tasks
-    )
+    # One dbt build (Cosmos's watcher producer) of every model and seed, then one task per model and seed
+    # reporting its result, started by the build whether it failed or not, and the data tests after all.
+    dbt_tasks = {task_id: task for task_id, task in dag.task_dict.items() if task_id.startswith("dbt.")}
+    producer = dbt_tasks["dbt.dbt_producer_watcher"]
+    assert producer.upstream_task_ids == {"export_policies"}
+    assert producer.retries == 0 and producer.pool == WAREHOUSE_POOL
+    models = {task_id: task for task_id, task in dbt_tasks.items() if getattr(task, "model_unique_id", None)}
+    assert len(models) >= 40
+    first = {task_id for task_id, task in models.items() if not task.upstream_task_ids & set(models)}
+    for task_id, task in models.items():
+        assert task.pool == WAREHOUSE_POOL, task_id
+        if task_id in first:
+            assert task.upstream_task_ids == {"export_policies", producer.task_id}, task_id
+            assert task.trigger_rule == TriggerRule.ALL_DONE_MIN_ONE_SUCCESS, task_id
+        else:
+            assert task.upstream_task_ids <= set(models) and task.trigger_rule == TriggerRule.ALL_SUCCESS, task_id
+    assert "dbt.stg_salesforce__leads_run" in first and "dbt.governance_summary_run" not in first
+    tests = dbt_tasks["dbt.dbt_project_test"]
+    assert not tests.downstream_task_ids & set(models) and "dbt.governance_summary_run" in tests.upstream_task_ids
+    # Every dbt command runs data tests only: unit tests are CI's (test_dbt_duckdb checks dbt honours it).
+    commands = [producer, tests, *models.values()]
+    assert all(task.env.get("DBT_EXCLUDE_RESOURCE_TYPES") == "unit_test" for task in commands)
+    assert [t for t in dbt_tasks if t not in {*models, producer.task_id, tests.task_id}] == [
+        "dbt.dbt_producer_watcher_done"
+    ]
 
 
 def test_nightly_schedule_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
