@@ -92,7 +92,11 @@ with DAG(
     schedule=CronTriggerTimetable(settings.nightly_cron(), timezone="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    default_args={
+        "owner": "data-platform",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=settings.retry_delay_seconds()),
+    },
     on_failure_callback=failure_notifiers(),
     tags=["synthgov", "salesforce", "governance"],
     doc_md=__doc__,

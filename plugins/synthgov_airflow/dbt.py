@@ -69,15 +69,20 @@ def governance_task_group(*, as_of: str, after: Any, group_id: str = "dbt", **kw
         raise FileNotFoundError(
             f"{MANIFEST} is missing: run `make dbt-manifest` (exports the policies and runs dbt parse)"
         )
+    project_config = ProjectConfig(
+        dbt_project_path=DBT_PROJECT,
+        manifest_path=MANIFEST,
+        project_name="synthgov",
+        install_dbt_deps=False,
+        env_vars=dbt_env(),
+    )
+    # Cosmos wraps the manifest in an ObjectStoragePath, whose first open registers every provider's
+    # filesystem (the Amazon one imports boto3): most of the DAG file's parse time. The manifest is a
+    # local file; Cosmos reads it only with open() and exists(), which a Path has too.
+    project_config.manifest_path = MANIFEST
     group = DbtTaskGroup(
         group_id=group_id,
-        project_config=ProjectConfig(
-            dbt_project_path=DBT_PROJECT,
-            manifest_path=MANIFEST,
-            project_name="synthgov",
-            install_dbt_deps=False,
-            env_vars=dbt_env(),
-        ),
+        project_config=project_config,
         profile_config=ProfileConfig(
             profile_name="synthgov",
             target_name=settings.dbt_target(),

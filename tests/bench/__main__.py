@@ -1,13 +1,13 @@
 """Run the benchmarks in tests/bench (all by default).
 
-`python -m tests.bench [sandbox|extract|dbt|retention|c2pa] [options]`
+`python -m tests.bench [sandbox|extract|dbt|retention|c2pa|parse] [options]`
 """
 
 from __future__ import annotations
 
 import sys
 
-from tests.bench import bench_c2pa, bench_dbt, bench_extract, bench_retention, bench_sandbox
+from tests.bench import bench_c2pa, bench_dbt, bench_extract, bench_parse, bench_retention, bench_sandbox
 
 BENCHES = {
     "sandbox": bench_sandbox.main,
@@ -15,6 +15,7 @@ BENCHES = {
     "dbt": bench_dbt.main,
     "retention": bench_retention.main,
     "c2pa": bench_c2pa.main,
+    "parse": bench_parse.main,
 }
 
 
