@@ -18,8 +18,9 @@ Nightly extraction of the Salesforce org into synthgov's lake and warehouse.
   with `SYNTHGOV_WAREHOUSE=postgres`; dbt builds on the same one) and updates
   the asset `synthgov_raw_salesforce`.
 - `export_policies` validates `include/policies` against the warehouse and hands them to dbt.
-- `dbt` (Cosmos, one task per model, tests included) builds staging, provenance, retention and
-  the governance findings; `retention_candidates_ready` updates the asset the retention DAG follows.
+- `dbt` (Cosmos, one `dbt build` in `dbt.dbt_producer_watcher`, then one task per model and seed
+  reporting its result, the data tests after all) builds staging, provenance, retention and the
+  governance findings; `retention_candidates_ready` updates the asset the retention DAG follows.
 - `report` writes the regulator evidence pack (`synthgov report`) to `$SYNTHGOV_HOME/report/<time>/`
   (`report/latest` points at the newest) and returns its folder.
 
@@ -58,8 +59,10 @@ data-platform (synthgov maintainers)
 - **`export_policies` fails**: a policy file is invalid or names a field the org lacks; the message
   gives file, entry and problem. Fix `include/policies/*.yml` and clear the task; no model ran.
 - **A `dbt` task fails**: a dbt test found bad data (its log names the test and the failing rows) or
-  a model failed; fix and clear it. A missing manifest at parse time means `make dbt-manifest` was
-  not run where the DAGs are deployed.
+  a model failed (its task fails, the models after it are `upstream_failed`, and
+  `dbt.dbt_producer_watcher`, the build, fails too; its log has dbt's whole output). Fix and clear the
+  failed tasks: a cleared or retried model task runs its one model again. A missing manifest at
+  parse time means `make dbt-manifest` was not run where the DAGs are deployed.
 - **`report` fails**: the message names the source it could not read (warehouse, lake, policy files,
   dbt manifest) or the folder it could not write. The data is built; clear `report` after the fix, or
   run `synthgov report` by hand.
@@ -89,7 +92,11 @@ with DAG(
     schedule=CronTriggerTimetable(settings.nightly_cron(), timezone="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    default_args={
+        "owner": "data-platform",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=settings.retry_delay_seconds()),
+    },
     on_failure_callback=failure_notifiers(),
     tags=["synthgov", "salesforce", "governance"],
     doc_md=__doc__,
@@ -145,5 +152,6 @@ with DAG(
     policies = export_policies()
     extract >> [inspect_media, *training] >> load
     # `plan` fixes the run's window end on the org's clock; dbt judges retention as of it.
-    dbt = governance_task_group(as_of=window_end_of("plan"))
-    load >> policies >> dbt >> retention_candidates_ready() >> report()
+    dbt = governance_task_group(as_of=window_end_of("plan"), after=policies)
+    load >> policies
+    dbt >> retention_candidates_ready() >> report()

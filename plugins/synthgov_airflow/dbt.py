@@ -1,14 +1,16 @@
 """The dbt step of the nightly DAG: a Cosmos DbtTaskGroup over dbt_project/, rendered from its manifest.
 
 Rendering reads `dbt_project/target/manifest.json` (made by `make`, which exports the policies and
-runs `dbt parse`), so parsing the DAG runs no dbt. Tasks run dbt in-process (ExecutionMode.LOCAL
-with dbtRunner, in this venv); each model and seed is one task, and the data tests run once after all
-of them (a per-model build would run relationship tests before the models they point at exist). Every
-task writes the warehouse, so all share the warehouse pool (one slot on DuckDB: one writer). dbt's
-profile comes from the warehouse connection when a task runs (``synthgov_airflow.dbt_profile``), else
-from profiles.yml and the environment. After each
-dbt command, ``synthgov_airflow.lineage.emit_dbt_model_events`` emits the models' OpenLineage runs
-with the task run as their parent.
+runs `dbt parse`), so parsing the DAG runs no dbt. The group runs in Cosmos's ExecutionMode.WATCHER:
+one task (`dbt_producer_watcher`) runs ONE `dbt build` of every model and seed in-process (dbtRunner,
+dbt's threads), and each model and seed keeps a task of its own that reports that node's result from
+the build (its state, its log lines, its retry: a retry or a clear runs that one model again). The
+data tests run once after all of them (`TestBehavior.AFTER_ALL`: a relationship test needs both its
+models). Every task may write the warehouse, so all share the warehouse pool (one slot on DuckDB: one
+writer). dbt's profile comes from the warehouse connection when a task runs
+(``synthgov_airflow.dbt_profile``), else from profiles.yml and the environment. After each dbt
+command, ``synthgov_airflow.lineage.emit_dbt_model_events`` emits the models' OpenLineage runs, each
+with its model's task run as parent.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from typing import Any
 
 from synthgov import settings
 from synthgov_airflow.pools import WAREHOUSE_POOL
+
+# Cosmos's name for the task that runs the build (cosmos.constants.PRODUCER_WATCHER_TASK_ID).
+PRODUCER_TASK_ID = "dbt_producer_watcher"
 
 DBT_PROJECT = settings.dbt_project()
 MANIFEST = DBT_PROJECT / "target" / "manifest.json"
@@ -38,11 +43,14 @@ def window_end_of(task_id: str) -> str:
     return "{{ ti.xcom_pull(task_ids='" + task_id + "', key='window_end') or '' }}"
 
 
-def governance_task_group(*, as_of: str, group_id: str = "dbt", **kwargs: Any) -> Any:
+def governance_task_group(*, as_of: str, after: Any, group_id: str = "dbt", **kwargs: Any) -> Any:
     """Staging, intermediate and marts (provenance, retention, findings) as one Airflow task group.
 
     `as_of`: the dbt var the retention models judge by, usually a template (see `window_end_of`).
+    `after`: the task the dbt step follows (the first model tasks need it as a direct upstream, see
+    `_start_models_after_the_build`).
     """
+    from airflow.sdk import TriggerRule
     from cosmos import (
         DbtTaskGroup,
         ExecutionConfig,
@@ -61,15 +69,20 @@ def governance_task_group(*, as_of: str, group_id: str = "dbt", **kwargs: Any) -
         raise FileNotFoundError(
             f"{MANIFEST} is missing: run `make dbt-manifest` (exports the policies and runs dbt parse)"
         )
-    return DbtTaskGroup(
+    project_config = ProjectConfig(
+        dbt_project_path=DBT_PROJECT,
+        manifest_path=MANIFEST,
+        project_name="synthgov",
+        install_dbt_deps=False,
+        env_vars=dbt_env(),
+    )
+    # Cosmos wraps the manifest in an ObjectStoragePath, whose first open registers every provider's
+    # filesystem (the Amazon one imports boto3): most of the DAG file's parse time. The manifest is a
+    # local file; Cosmos reads it only with open() and exists(), which a Path has too.
+    project_config.manifest_path = MANIFEST
+    group = DbtTaskGroup(
         group_id=group_id,
-        project_config=ProjectConfig(
-            dbt_project_path=DBT_PROJECT,
-            manifest_path=MANIFEST,
-            project_name="synthgov",
-            install_dbt_deps=False,
-            env_vars=dbt_env(),
-        ),
+        project_config=project_config,
         profile_config=ProfileConfig(
             profile_name="synthgov",
             target_name=settings.dbt_target(),
@@ -78,7 +91,13 @@ def governance_task_group(*, as_of: str, group_id: str = "dbt", **kwargs: Any) -
                 settings.warehouse_conn_id(), DBT_PROJECT / "profiles.yml", settings.dbt_target()
             ),
         ),
-        execution_config=ExecutionConfig(execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.WATCHER,
+            invocation_mode=InvocationMode.DBT_RUNNER,
+            # Cosmos's producer never builds twice (a second try only skips), so a retry would only
+            # hold the model tasks back by the retry delay: the model tasks retry their own models.
+            setup_operator_args={"retries": 0},
+        ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_ALL, emit_datasets=False
         ),
@@ -92,3 +111,25 @@ def governance_task_group(*, as_of: str, group_id: str = "dbt", **kwargs: Any) -
         },
         **kwargs,
     )
+    after >> group
+    _start_models_after_the_build(group, f"{group_id}.{PRODUCER_TASK_ID}", TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
+    return group
+
+
+def _start_models_after_the_build(group: Any, producer_id: str, trigger_rule: Any) -> None:
+    """Put the build upstream of the first model tasks; they start once it ended, failed or not.
+
+    Cosmos leaves the model tasks of a DbtTaskGroup beside the build, to wait for their results
+    deferred (in the triggerer). dag.test() runs one task at a time and runs a trigger inline, so a
+    model task scheduled before the build would wait for ever; and on DuckDB the build holds the
+    warehouse pool's one slot, so no model task could start before it ended anyway. A failed build
+    (some model failed) still lets every model task report its own model, and one the build never
+    reached (`after` failed) is upstream_failed, not waiting for ever.
+    """
+    producer = group.children[producer_id]
+    for task in group.children.values():
+        if task is producer or not hasattr(task, "model_unique_id"):
+            continue
+        if not task.upstream_task_ids & set(group.children):
+            producer >> task
+            task.trigger_rule = trigger_rule

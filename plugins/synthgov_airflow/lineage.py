@@ -230,8 +230,54 @@ def _dbt_model_events(project_dir: Path, context: Any) -> list[RunEvent]:
     )
     parsed = processor.parse()
     events = [*parsed.starts, *parsed.completes, *parsed.fails]
+    if hasattr(task, "tests_per_model"):  # Cosmos's watcher producer: the build of every model
+        _parent_to_model_tasks(events, context)
     _add_governance_facets([*parsed.completes, *parsed.fails])
     return events
+
+
+def _parent_to_model_tasks(events: list[RunEvent], context: Any) -> None:
+    """Give each model run of the one `dbt build` its model's task run as parent, and its usual name.
+
+    The model's task (same DAG run, same try as the build: Cosmos's producer builds only on its first
+    try, and a model task that runs again runs its model itself and emits it then) reports what the
+    build did, so it is the Airflow run the model run belongs to. dbt-ol names a model run of a build
+    `<model>.build.run`; a model keeps the job name it had when each task ran `dbt run`.
+    """
+    from airflow.providers.openlineage import conf
+    from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
+    from openlineage.client.facet_v2 import parent_run
+
+    ti, producer, dag_run = context["ti"], context["task"], context["dag_run"]
+    model_tasks = {
+        task.model_unique_id: task.task_id
+        for task in producer.dag.tasks
+        if getattr(task, "model_unique_id", None) and getattr(task, "producer_task_id", None) == producer.task_id
+    }
+    # As the provider's `lineage_run_id` macro dates a task run: by the logical date, else run_after.
+    logical_date = dag_run.logical_date or dag_run.run_after
+    for event in events:
+        node = (event.job.facets or {}).get("dbt_node")
+        task_id = model_tasks.get(getattr(node, "unique_id", None))
+        if task_id is None:
+            continue
+        event.job.name = event.job.name.removesuffix(".build.run")
+        facets = event.run.facets if event.run.facets is not None else {}
+        own: Any = facets["parent"]  # the processor's: this task run, root = the DAG run
+        event.run.facets = facets
+        facets["parent"] = parent_run.ParentRunFacet(
+            run=parent_run.Run(
+                runId=OpenLineageAdapter.build_task_instance_run_id(
+                    dag_id=ti.dag_id,
+                    task_id=task_id,
+                    try_number=ti.try_number,
+                    logical_date=logical_date,
+                    map_index=ti.map_index,
+                )
+            ),
+            job=parent_run.Job(namespace=conf.namespace(), name=f"{ti.dag_id}.{task_id}"),
+            root=own.root,
+        )
 
 
 def _add_governance_facets(events: list[RunEvent]) -> None:

@@ -1,13 +1,21 @@
 """Run the benchmarks in tests/bench (all by default).
 
-`python -m tests.bench [sandbox|extract|dbt|retention|c2pa|demo] [options]`
+`python -m tests.bench [sandbox|extract|dbt|retention|c2pa|demo|parse] [options]`
 """
 
 from __future__ import annotations
 
 import sys
 
-from tests.bench import bench_c2pa, bench_dbt, bench_demo, bench_extract, bench_retention, bench_sandbox
+from tests.bench import (
+    bench_c2pa,
+    bench_dbt,
+    bench_demo,
+    bench_extract,
+    bench_parse,
+    bench_retention,
+    bench_sandbox,
+)
 
 BENCHES = {
     "sandbox": bench_sandbox.main,
@@ -16,6 +24,7 @@ BENCHES = {
     "retention": bench_retention.main,
     "c2pa": bench_c2pa.main,
     "demo": bench_demo.main,
+    "parse": bench_parse.main,
 }
 
 

@@ -236,3 +236,105 @@ def test_hook_reaches_the_org_and_names_what_is_missing(
         SynthgovSalesforceHook("salesforce_broken").get_credentials()
     ok, message = SynthgovSalesforceHook("salesforce_broken").test_connection()
     assert not ok and "client_secret" in message
+
+
+class _Faults:
+    """Hides raw tables once `load` has written them, so the dbt build fails on the models reading them.
+
+    `broken` stays hidden (its model fails on every try); `flaky` comes back when its model's task first
+    fails, so its retry (Cosmos then runs that one model itself) finds it.
+    """
+
+    def __init__(self, warehouse: Path, *, broken: str, flaky: str, flaky_task_id: str) -> None:
+        self.warehouse, self.broken, self.flaky, self.flaky_task_id = warehouse, broken, flaky, flaky_task_id
+
+    def _rename(self, table: str, new: str) -> None:
+        schema, name = table.split(".")
+        with duckdb.connect(str(self.warehouse)) as con:
+            con.execute(f'ALTER TABLE {schema}."{name}" RENAME TO "{new}"')
+
+    @hookimpl
+    def on_task_instance_success(self, previous_state: Any, task_instance: Any) -> None:
+        if task_instance.task_id == "load":
+            self._rename(self.broken, "hidden_broken")
+            self._rename(self.flaky, "hidden_flaky")
+
+    @hookimpl
+    def on_task_instance_failed(self, previous_state: Any, task_instance: Any, error: Any) -> None:
+        if task_instance.task_id == self.flaky_task_id and task_instance.try_number == 1:
+            self._rename(f"{self.flaky.split('.')[0]}.hidden_flaky", self.flaky.split(".")[1])
+
+
+def test_a_failing_model_fails_its_task_and_those_after_it_and_a_retried_model_recovers(
+    org: SandboxProcess, home: Path, airflow_db: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from synthgov import lineage
+    from tests.conftest import LINEAGE_HOME
+
+    monkeypatch.setenv("SYNTHGOV_RETRY_DELAY_SECONDS", "0")  # read when dag.test() parses the file again
+    dag = DagBag(dag_folder=REPO / "dags").dags["synthgov_nightly"]
+    broken, flaky = "dbt.stg_salesforce__permission_sets_run", "dbt.stg_salesforce__installed_packages_run"
+    faults = _Faults(
+        home / "warehouse.duckdb",
+        broken="raw_salesforce.permissionset",
+        flaky="raw_salesforce.installedsubscriberpackage",
+        flaky_task_id=flaky,
+    )
+    events_log = lineage.event_log_path(LINEAGE_HOME)
+    seen = events_log.stat().st_size if events_log.exists() else 0
+    manager = get_listener_manager()
+    manager.add_listener(faults)  # type: ignore[no-untyped-call]
+    try:
+        run = dag.test()
+    finally:
+        manager.pm.unregister(faults)
+
+    assert run.state == DagRunState.FAILED
+    tis = {ti.task_id: ti for ti in run.get_task_instances() if ti.task_id.startswith("dbt.")}
+    states = {task_id: ti.state for task_id, ti in tis.items()}
+    # The one build ran every model it could and failed; the broken model's task failed on every try
+    # (its retries ran the model again), everything after it never ran.
+    assert states["dbt.dbt_producer_watcher"] == TaskInstanceState.FAILED
+    assert (states[broken], tis[broken].try_number) == (TaskInstanceState.FAILED, 3)
+    for after in ("dbt.finding_ai_tool_access_run", "dbt.governance_summary_run", "dbt.dbt_project_test"):
+        assert states[after] == TaskInstanceState.UPSTREAM_FAILED, after
+    others = {"retention_candidates_ready", "report"}
+    assert {ti.task_id: ti.state for ti in run.get_task_instances() if ti.task_id in others} == dict.fromkeys(
+        others, TaskInstanceState.UPSTREAM_FAILED
+    )
+    # The flaky model failed in the build, its retry ran it alone, and the model after it (which the
+    # build skipped) retried and ran too.
+    assert (states[flaky], tis[flaky].try_number) == (TaskInstanceState.SUCCESS, 2)
+    assert states["dbt.finding_ai_capable_packages_run"] == TaskInstanceState.SUCCESS
+    # The rest is visible as built by the one build: first try, success.
+    for task_id in ("dbt.stg_salesforce__leads_run", "dbt.provenance_ledger_run", "dbt.policy_retention_seed"):
+        assert (states[task_id], tis[task_id].try_number) == (TaskInstanceState.SUCCESS, 1), task_id
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        packages = con.execute("SELECT count(*) FROM marts.finding_ai_capable_packages").fetchone()
+        ledger = con.execute("SELECT count(*) FROM marts.provenance_ledger").fetchone()
+    assert packages is not None and ledger is not None and ledger[0] > 0
+
+    # Lineage: one model run per model and run of it, each with its model's task run as parent.
+    with events_log.open("rb") as f:
+        f.seek(seen)
+        events = [json.loads(line) for line in f.read().splitlines() if line.strip()]
+    task_runs = {
+        (e["job"]["name"], e["run"]["runId"]) for e in events if e["job"]["name"].startswith("synthgov_nightly.dbt.")
+    }
+    models: dict[str, list[dict[str, Any]]] = {}
+    for e in events:
+        parent = e["run"]["facets"].get("parent")
+        if parent and parent["job"]["name"].startswith("synthgov_nightly.dbt.") and e["eventType"] != "START":
+            models.setdefault(e["job"]["name"].rsplit(".", 1)[-1], []).append(e)
+    for e in (event for runs in models.values() for event in runs):
+        parent = e["run"]["facets"]["parent"]
+        assert (parent["job"]["name"], parent["run"]["runId"]) in task_runs, parent
+    assert [e["eventType"] for e in models["stg_salesforce__leads"]] == ["COMPLETE"]
+    assert models["stg_salesforce__leads"][0]["run"]["facets"]["parent"]["job"]["name"] == (
+        "synthgov_nightly.dbt.stg_salesforce__leads_run"
+    )
+    # The flaky model: its failed build, then its retry, each under its own task run.
+    flaky_runs = models["stg_salesforce__installed_packages"]
+    assert [e["eventType"] for e in flaky_runs] == ["FAIL", "COMPLETE"]
+    assert len({e["run"]["facets"]["parent"]["run"]["runId"] for e in flaky_runs}) == 2
+    assert {e["eventType"] for e in models["stg_salesforce__permission_sets"]} == {"FAIL"}
