@@ -82,7 +82,8 @@ class RunningStack:
         pg = self.state["postgres"]
         dsn = f"host={pg['host']} port={pg['port']} user={pg['user']} dbname={pg['databases']['warehouse']}"
         with psycopg2.connect(dsn) as con, con.cursor() as cur:
-            cur.execute(sql, args)
+            # No arguments, no formatting: the marts' SQL has literal % in LIKE patterns.
+            cur.execute(sql, args or None)
             return list(cur.fetchall())
 
     def versions(self, prefix: str) -> list[dict[str, Any]]:
