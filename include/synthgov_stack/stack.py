@@ -15,7 +15,7 @@ import os
 import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
@@ -25,6 +25,7 @@ from typing import Any
 
 from synthgov_stack import airflow as af
 from synthgov_stack import services
+from synthgov_stack.hostnames import celery_hostname, hostname_callable
 from synthgov_stack.postgres import PostgresInfo, PostgresUnavailable, postgres_cluster
 from synthgov_stack.processes import Managed, processes_of, spawn, stop_processes
 from synthgov_stack.services import StackError
@@ -38,7 +39,11 @@ WORKERS = 2
 # look like a hang, and the scheduler re-queues what a killed worker had.
 WORKER_STOP_GRACE_S = 20.0
 # What the state file keeps of the Airflow processes' environment: enough to run `airflow ...` on the stack.
-_ENV_PREFIXES = ("AIRFLOW", "SYNTHGOV_", "AWS_", "OPENLINEAGE")
+_ENV_PREFIXES = ("AIRFLOW", "SYNTHGOV_", "OPENLINEAGE")
+# Inherited from the shell that starts the stack, these would let a task reach S3 or the warehouse
+# around the Airflow connections (aws_default, synthgov_warehouse); the stack's processes never get them.
+_AROUND_CONNECTIONS_PREFIXES = ("AWS_", "SYNTHGOV_PG_")
+_AROUND_CONNECTIONS = frozenset({"SYNTHGOV_WAREHOUSE", "SYNTHGOV_S3_ENDPOINT_URL", "SYNTHGOV_DBT_TARGET"})
 
 
 @dataclass
@@ -138,7 +143,7 @@ class Stack:
             raise
 
     def _start(self, begin: float) -> StackInfo:
-        base = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_ENDPOINT_URL")}
+        base = _without_lake_and_warehouse_env(os.environ)
         pg = self._start_postgres()
         redis, redis_url = services.start_redis(self.state_dir / "redis", base)
         self._own(redis)
@@ -159,7 +164,7 @@ class Stack:
                 marquez_url, marquez_status = self._start_marquez(pg)
             org = started_org.result()
             self._pids["sandbox"] = sandbox.proc.pid if sandbox.proc else 0
-            env = self._airflow_env(base, pg, redis_url, s3_url, port, marquez_url, dbt_project.result())
+            env = self._airflow_env(base, pg, redis_url, port, marquez_url, dbt_project.result())
             env["AIRFLOW_CONN_SALESFORCE_DEFAULT"] = sandbox.airflow_connection()
         connections = self._connections(sandbox.airflow_connection(), pg, s3_url)
         af.setup(env, connections)
@@ -254,7 +259,8 @@ class Stack:
 
     @staticmethod
     def _warehouse_env(pg: PostgresInfo) -> dict[str, str]:
-        # What the DAGs read today; the warehouse connection (synthgov_warehouse) says the same.
+        # For `dbt parse` at start only (profiles.yml renders its postgres output from these); Airflow's
+        # processes never get them: their tasks reach the warehouse through synthgov_warehouse.
         return {
             "SYNTHGOV_WAREHOUSE": "postgres",
             "SYNTHGOV_PG_HOST": pg.host,
@@ -268,13 +274,12 @@ class Stack:
         base: dict[str, str],
         pg: PostgresInfo,
         redis_url: str,
-        s3_url: str,
         port: int,
         marquez_url: str | None,
         dbt_project: Path,
     ) -> dict[str, str]:
         metadata = f"postgresql://{pg.user}@{pg.host}:{pg.port}/{AIRFLOW_DB}"
-        stack_env = base | self._warehouse_env(pg)
+        stack_env = dict(base)
         stack_env |= {
             "AIRFLOW__CORE__EXECUTOR": EXECUTOR,
             # So a client can ask the REST API which executor runs (no secret is shown).
@@ -283,12 +288,10 @@ class Stack:
             "AIRFLOW__CELERY__BROKER_URL": redis_url,
             # SQLAlchemy 2 reads a bare postgresql:// as psycopg 3, which is not installed; psycopg2 is.
             "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + metadata.replace("postgresql://", "postgresql+psycopg2://"),
+            # Where the lake is (bucket and prefix) is not part of an AWS connection; how to reach it
+            # (endpoint, keys, region) is: aws_default, so the tasks prove they use it.
             "SYNTHGOV_LAKE_URL": f"s3://{services.LAKE_BUCKET}/{LAKE_PREFIX}",
-            "SYNTHGOV_S3_ENDPOINT_URL": s3_url,
             "SYNTHGOV_DBT_PROJECT": str(dbt_project),
-            "AWS_ACCESS_KEY_ID": services.S3_ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": services.S3_SECRET_KEY,
-            "AWS_DEFAULT_REGION": services.S3_REGION,
         }
         if marquez_url:
             stack_env["OPENLINEAGE_URL"] = marquez_url
@@ -326,13 +329,17 @@ class Stack:
             # Log servers: each process that serves its logs needs a port of its own on one machine.
             ("triggerer", ["triggerer"], {"AIRFLOW__LOGGING__TRIGGERER_LOG_SERVER_PORT": str(services.free_port())}),
         ]
-        hostnames = [f"worker{n}@127.0.0.1" for n in range(1, self.workers + 1)]
-        for n, hostname in enumerate(hostnames, start=1):
+        names = [f"worker{n}" for n in range(1, self.workers + 1)]
+        hostnames = [celery_hostname(name) for name in names]
+        for name, hostname in zip(names, hostnames, strict=True):
             argv = ["celery", "worker", "--celery-hostname", hostname]
             argv += ["--concurrency", str(self.size.worker_concurrency)]
-            commands.append(
-                (f"worker{n}", argv, {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(services.free_port())})
-            )
+            extra = {
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(services.free_port()),
+                # Its task instances carry its name, not the machine's (which every worker shares).
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": hostname_callable(name),
+            }
+            commands.append((name, argv, extra))
         for name, argv, extra in commands:
             managed = spawn(name, [airflow, *argv], env=env | extra, cwd=home, log=home / "logs" / f"{name}.log")
             self._airflow.append(managed)
@@ -373,6 +380,14 @@ class Stack:
 
     def leftovers(self) -> list[int]:
         return [p.pid for p in processes_of(under=self.state_dir)]
+
+
+def _without_lake_and_warehouse_env(environ: Mapping[str, str]) -> dict[str, str]:
+    return {
+        k: v
+        for k, v in environ.items()
+        if not k.startswith(_AROUND_CONNECTIONS_PREFIXES) and k not in _AROUND_CONNECTIONS
+    }
 
 
 def celery_ping(broker_url: str, timeout: float = 2.0) -> list[str]:

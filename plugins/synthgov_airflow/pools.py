@@ -9,6 +9,7 @@ schema changes on an advisory lock and loads and dbt models run side by side.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from synthgov import settings
@@ -44,6 +45,10 @@ def ensure_warehouse_pool(conn_id: str | None = None) -> tuple[int, str]:
 
 
 def main() -> int:
+    # A setup step beside the metadata database, as the scheduler is: without this, Airflow's SDK takes
+    # a plain process for a task supervisor and looks connections up in the environment only, so the
+    # warehouse connection in the database is not found and a PostgreSQL warehouse gets DuckDB's one slot.
+    os.environ.setdefault("_AIRFLOW_PROCESS_CONTEXT", "server")
     slots, source = ensure_warehouse_pool()
     print(f"pool {WAREHOUSE_POOL}: {slots} slots (the warehouse from {source})")
     return 0

@@ -111,3 +111,37 @@ def test_the_warehouse_pool_is_sized_to_the_warehouse(
     # How many warehouse tasks the scheduler lets run at once.
     concurrent = pool.slots // max(t.pool_slots for t in writers)
     assert (concurrent == 1) if slots == 1 else (concurrent > 1)
+
+
+def test_the_pool_setup_reads_the_warehouse_connection_from_the_metadata_database(
+    monkeypatch: pytest.MonkeyPatch, airflow_db: None
+) -> None:
+    """As `make stack` and a deployment run it: the connection only in Airflow's database, no variable."""
+    import os
+    import subprocess
+    import sys
+
+    from airflow.models.connection import Connection
+    from airflow.models.pool import Pool
+    from airflow.utils.session import create_session
+
+    monkeypatch.delenv("SYNTHGOV_WAREHOUSE", raising=False)
+    monkeypatch.delenv(CONN_ENV, raising=False)
+    with create_session() as session:
+        session.add(Connection(conn_id="synthgov_warehouse", conn_type="postgres", host="h", schema="d"))
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "synthgov_airflow.pools"],
+            env=dict(os.environ),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"{POSTGRES_SLOTS} slots (the warehouse from the Airflow connection 'synthgov_warehouse')" in done.stdout
+        pool = Pool.get_pool(WAREHOUSE_POOL)
+        assert pool is not None and pool.slots == POSTGRES_SLOTS
+    finally:
+        with create_session() as session:
+            session.query(Connection).filter(Connection.conn_id == "synthgov_warehouse").delete()
