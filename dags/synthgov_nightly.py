@@ -23,7 +23,8 @@ Nightly extraction of the Salesforce org into synthgov's lake and warehouse.
 - `report` writes the regulator evidence pack (`synthgov report`) to `$SYNTHGOV_HOME/report/<time>/`
   (`report/latest` points at the newest) and returns its folder.
 
-Schedule: `SYNTHGOV_NIGHTLY_CRON` (default `0 2 * * *`, UTC). Secrets come from the Airflow
+Schedule: `SYNTHGOV_NIGHTLY_CRON` (default `0 2 * * *`, UTC). A failed task retries twice, after
+`SYNTHGOV_RETRY_DELAY_SECONDS` (default 300). Secrets come from the Airflow
 connection `salesforce_default`.
 
 #### Owner
@@ -89,7 +90,11 @@ with DAG(
     schedule=CronTriggerTimetable(settings.nightly_cron(), timezone="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=5)},
+    default_args={
+        "owner": "data-platform",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=settings.retry_delay_seconds()),
+    },
     on_failure_callback=failure_notifiers(),
     tags=["synthgov", "salesforce", "governance"],
     doc_md=__doc__,

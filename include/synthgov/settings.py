@@ -84,6 +84,9 @@ DBT_PROJECT = Variable("SYNTHGOV_DBT_PROJECT", "dbt_project/", "the dbt project 
 EXTRACT_CONFIG = Variable("SYNTHGOV_EXTRACT_CONFIG", "include/config/extraction.yml", "the object list")
 POLICY_DIR = Variable("SYNTHGOV_POLICY_DIR", "include/policies/", "the retention and AI-use policy files")
 NIGHTLY_CRON = Variable("SYNTHGOV_NIGHTLY_CRON", "0 2 * * *", "the nightly DAG's schedule (cron, UTC)")
+RETRY_DELAY_SECONDS = Variable(
+    "SYNTHGOV_RETRY_DELAY_SECONDS", "300", "the nightly's wait before a failed task's retry (1-3600)"
+)
 ALERT_CONN_ID = Variable(
     "SYNTHGOV_ALERT_CONN_ID", "unset", "the Airflow connection (a webhook) a failed DAG run is reported to"
 )
@@ -139,6 +142,7 @@ VARIABLES: tuple[Variable, ...] = (
     EXTRACT_CONFIG,
     POLICY_DIR,
     NIGHTLY_CRON,
+    RETRY_DELAY_SECONDS,
     ALERT_CONN_ID,
     WINDOW_LAG_SECONDS,
     PART_ROWS,
@@ -290,6 +294,11 @@ def policy_dir() -> Path:
 def nightly_cron() -> str:
     """The nightly DAG's cron expression (UTC); Airflow checks it when the DAG file is parsed."""
     return NIGHTLY_CRON.raw() or NIGHTLY_CRON.default
+
+
+def retry_delay_seconds() -> int:
+    """Seconds the nightly waits before retrying a failed task (a worker lost mid-task, an org that blinked)."""
+    return _whole(RETRY_DELAY_SECONDS, low=1, high=3600)
 
 
 def alert_conn_id() -> str | None:
