@@ -38,7 +38,8 @@ from synthgov_stack.services import free_port, s3_client
 from synthgov_stack.stack import Stack, StackInfo
 from tests.integration.test_lineage_replay import Recorder
 
-pytestmark = pytest.mark.stack
+# Each test waits for whole DAG runs on a loaded machine (the first also for the stack to start).
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(3600)]
 REPO = Path(__file__).resolve().parents[2]
 NIGHTLY, RETENTION = "synthgov_nightly", "synthgov_retention"
 HEARTBEAT_TIMEOUT_S = 30
