@@ -24,7 +24,8 @@ Nightly extraction of the Salesforce org into synthgov's lake and warehouse.
 - `report` writes the regulator evidence pack (`synthgov report`) to `$SYNTHGOV_HOME/report/<time>/`
   (`report/latest` points at the newest) and returns its folder.
 
-Schedule: `SYNTHGOV_NIGHTLY_CRON` (default `0 2 * * *`, UTC). Secrets come from the Airflow
+Schedule: `SYNTHGOV_NIGHTLY_CRON` (default `0 2 * * *`, UTC). A failed task retries twice, after
+`SYNTHGOV_RETRY_DELAY_SECONDS` (default 300). Secrets come from the Airflow
 connection `salesforce_default`.
 
 #### Owner

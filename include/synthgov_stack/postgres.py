@@ -172,18 +172,38 @@ def _start(runner: _Runner, data: Path, log: Path, *, socket_dir: Path) -> int:
     """Start the server on a free loopback port; returns the port."""
     for _ in range(_START_ATTEMPTS):
         port = _free_port()
-        options = (
-            f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={shlex.quote(str(socket_dir))} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
-        # -l: the server must not inherit our pipes, or capturing pg_ctl's output would wait for the server to exit.
-        start = runner.run(
-            "pg_ctl", "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start", timeout=90
-        )
+        start = _pg_ctl_start(runner, data, log, port, socket_dir)
         if start.returncode == 0:
             return port
         _stop(runner, data, log)  # a start that timed out may have left a server behind
     raise _fail("pg_ctl start", start, log)
+
+
+def _pg_ctl_start(
+    runner: _Runner, data: Path, log: Path, port: int, socket_dir: Path
+) -> subprocess.CompletedProcess[str]:
+    options = (
+        f"-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={shlex.quote(str(socket_dir))} "
+        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    )
+    # -l: the server must not inherit our pipes, or capturing pg_ctl's output would wait for the server to exit.
+    return runner.run("pg_ctl", "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start", timeout=90)
+
+
+def start_cluster(tmp: Path, port: int) -> None:
+    """Start again, on the same ``port``, a cluster ``postgres_cluster`` made in ``tmp`` and ``stop_cluster`` stopped.
+
+    Its clients keep their settings (a restarted database server, not a new one); RuntimeError with the
+    server log's tail if it does not come up, for example because the port was taken meanwhile.
+    """
+    bindir = find_bindir()
+    if bindir is None:
+        raise PostgresUnavailable(NOT_INSTALLED)
+    runner = _Runner(bindir, tmp)
+    data, log = tmp / "data", tmp / "server.log"
+    start = _pg_ctl_start(runner, data, log, port, tmp)
+    if start.returncode != 0:
+        raise _fail(f"pg_ctl start on port {port}", start, log)
 
 
 def _stop(runner: _Runner, data: Path, log: Path) -> None:

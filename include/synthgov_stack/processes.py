@@ -161,6 +161,31 @@ def stop_processes(
     return targets
 
 
+def kill_tree(pid: int, *, children: Collection[subprocess.Popen[bytes]] = ()) -> list[int]:
+    """SIGKILL ``pid``, its session and every descendant at once, as a machine that loses power would.
+
+    Returns the pids signalled; waits (up to the kill wait) until they are gone, reaping ``children``.
+    """
+    everything = list(all_processes())
+    doomed = {p.pid for p in everything if p.sid == pid} | {pid}
+    grew = True
+    while grew:  # descendants that started sessions of their own (a task supervisor's child)
+        more = {p.pid for p in everything if p.ppid in doomed} - doomed
+        doomed |= more
+        grew = bool(more)
+    doomed -= _ancestors()
+    _signal(doomed, signal.SIGKILL)
+    deadline = time.monotonic() + _KILL_WAIT_S
+    while time.monotonic() < deadline:
+        for child in children:
+            child.poll()
+        alive = [p for p in doomed if (info := _read_process(p)) is not None and info.state != "Z"]
+        if not alive:
+            break
+        time.sleep(_POLL_S)
+    return sorted(doomed)
+
+
 def stop_pids(pids: Collection[int], *, under: Path | None = None, grace: float = STOP_GRACE_S) -> list[ProcessInfo]:
     """``stop_processes`` for sessions another process started (``make stack-down``): their leaders' pids.
 

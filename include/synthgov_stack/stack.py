@@ -26,8 +26,8 @@ from typing import Any
 from synthgov_stack import airflow as af
 from synthgov_stack import services
 from synthgov_stack.hostnames import celery_hostname, hostname_callable
-from synthgov_stack.postgres import PostgresInfo, PostgresUnavailable, postgres_cluster
-from synthgov_stack.processes import Managed, processes_of, spawn, stop_processes
+from synthgov_stack.postgres import PostgresInfo, PostgresUnavailable, postgres_cluster, start_cluster, stop_cluster
+from synthgov_stack.processes import Managed, kill_tree, processes_of, spawn, stop_processes
 from synthgov_stack.services import StackError
 
 STATE_FILE = "stack.json"
@@ -101,13 +101,20 @@ class Stack:
         workers: int = WORKERS,
         marquez: bool = True,
         airflow_port: int | None = None,
+        settings: Mapping[str, str] | None = None,
         say: Callable[[str], None] = print,
     ) -> None:
+        """``settings``: environment over the stack's own defaults for every process it starts, e.g. a
+        shorter ``AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT`` or ``SYNTHGOV_RETRY_DELAY_SECONDS``
+        for fault tests, or ``OPENLINEAGE_URL``."""
         self.state_dir = state_dir.resolve()
         self.workers = workers
         self.want_marquez = marquez
         self.airflow_port = airflow_port
+        self.settings = dict(settings or {})
         self.say = say
+        # How each Airflow process was started, so one can be started again after a fault.
+        self._commands: dict[str, tuple[list[str], dict[str, str]]] = {}
         self.size = af.sizing(workers=workers)
         self._exit = ExitStack()
         self._airflow: list[Managed] = []
@@ -144,6 +151,7 @@ class Stack:
 
     def _start(self, begin: float) -> StackInfo:
         base = _without_lake_and_warehouse_env(os.environ)
+        base |= self.settings
         pg = self._start_postgres()
         redis, redis_url = services.start_redis(self.state_dir / "redis", base)
         self._own(redis)
@@ -321,7 +329,7 @@ class Stack:
 
     def _start_airflow(self, env: dict[str, str]) -> list[str]:
         """The six processes; returns the workers' Celery hostnames."""
-        airflow, home = str(af.BIN / "airflow"), Path(env["AIRFLOW_HOME"])
+        airflow = str(af.BIN / "airflow")
         commands: list[tuple[str, list[str], dict[str, str]]] = [
             ("api-server", ["api-server", "--host", "127.0.0.1", "--port", env["AIRFLOW__API__PORT"]], {}),
             ("scheduler", ["scheduler"], {}),
@@ -341,12 +349,22 @@ class Stack:
             }
             commands.append((name, argv, extra))
         for name, argv, extra in commands:
-            managed = spawn(name, [airflow, *argv], env=env | extra, cwd=home, log=home / "logs" / f"{name}.log")
-            self._airflow.append(managed)
-            self._pids[name] = managed.pid
+            self._commands[name] = ([airflow, *argv], env | extra)
+            self._spawn_airflow(name)
         # Stopped together, before the parts they use: one grace period for all, not one each.
         self._exit.callback(self._stop_airflow)
         return hostnames
+
+    def _spawn_airflow(self, name: str) -> Managed:
+        argv, env = self._commands[name]
+        home = Path(env["AIRFLOW_HOME"])
+        managed = spawn(name, argv, env=env, cwd=home, log=home / "logs" / f"{name}.log")
+        self._airflow = [m for m in self._airflow if m.name != name] + [managed]
+        self._pids[name] = managed.pid
+        if self.info is not None:
+            self.info.pids[name] = managed.pid
+            self._write_state()
+        return managed
 
     def _stop_airflow(self) -> None:
         stop_processes(
@@ -365,6 +383,52 @@ class Stack:
         path = self.state_dir / STATE_FILE
         path.touch(mode=0o600)
         path.write_text(json.dumps(asdict(self.info) | {"supervisor_pid": os.getpid()}, indent=2))
+
+    # -- faults: what the fault tests do to a running stack ------------------------------------------
+
+    def _managed(self, name: str) -> Managed:
+        found = [m for m in self._airflow if m.name == name]
+        if not found:
+            raise StackError(f"no Airflow process {name!r}; the stack runs {', '.join(self._commands)}")
+        return found[0]
+
+    def kill(self, name: str) -> list[int]:
+        """SIGKILL one Airflow process (``worker1``, ``scheduler``, ...) and everything it started; the pids."""
+        managed = self._managed(name)
+        return kill_tree(managed.pid, children=[managed.process])
+
+    def start_again(self, name: str) -> None:
+        """Start an Airflow process that was killed or stopped, as it was started, and wait until it serves."""
+        if self._managed(name).process.poll() is None:
+            raise StackError(f"{name} still runs (pid {self._managed(name).pid}): stop or kill it first")
+        managed = self._spawn_airflow(name)
+        assert self.info is not None
+        if name.startswith("worker"):
+            hostname = celery_hostname(name)
+            services.wait_until(
+                f"the Celery worker {hostname}",
+                lambda: hostname in celery_ping(self.info.redis_url if self.info else ""),
+                managed,
+                af.START_TIMEOUT_S,
+            )
+        else:
+            parts = {"scheduler": "scheduler", "triggerer": "triggerer", "dag-processor": "dag_processor"}
+            af.wait_api_healthy(self.info.airflow_url, [managed], components=(parts[name],) if name in parts else ())
+
+    def restart(self, name: str) -> None:
+        """Stop one Airflow process as an operator would (SIGTERM, its warm shutdown), then start it again."""
+        managed = self._managed(name)
+        stop_processes([managed.pid], children=[managed.process], grace=WORKER_STOP_GRACE_S)
+        self.start_again(name)
+
+    def stop_postgres(self) -> None:
+        """Stop the PostgreSQL cluster (fast shutdown: clients are disconnected); Airflow keeps running."""
+        stop_cluster(self.state_dir / "postgres")
+
+    def start_postgres(self) -> None:
+        """Start the same cluster again, on the same port, so every client reconnects to it."""
+        assert self.info is not None
+        start_cluster(self.state_dir / "postgres", int(self.info.postgres["port"]))
 
     # -- stop --------------------------------------------------------------------------------------
 
