@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -73,10 +73,13 @@ def _all(org: SandboxProcess, page: dict[str, Any]) -> list[dict[str, Any]]:
     return records
 
 
-def build(org: SandboxProcess, root: Path) -> Built:
+def build(org: SandboxProcess, root: Path, prepare: Callable[[SandboxProcess], None] | None = None) -> Built:
+    """Seed the org, let ``prepare`` change it through its APIs (if given), then extract, load and build."""
     org.control("DELETE", "faults")
     org.control("POST", "seed", SEED)
     org.token(fresh=True)
+    if prepare is not None:
+        prepare(org)
     config = load_config()
     objects = [spec.name for spec in config.objects]
     lake = LocalLake(root / "lake")

@@ -53,3 +53,9 @@
         {{ as_of() }} as detected_at
 {%- endmacro %}
 
+
+
+{# The bias control's thresholds (ai_tools.yml lead_scoring_bias), with the policy loader's defaults. #}
+{% macro lead_scoring_bias_policy() %}
+    {{ return(sg_policy().get("lead_scoring_bias") or {"max_mean_gap": 10.0, "min_group_size": 20}) }}
+{% endmacro %}

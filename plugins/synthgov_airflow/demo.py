@@ -303,17 +303,22 @@ def _print_ai_tools(warehouse: Warehouse) -> None:
 
 
 def _print_governance_summary(warehouse: Warehouse) -> None:
+    from synthgov.report.status import status_text
+
     if not warehouse.has_table("marts", "governance_summary"):
         print("\nGovernance summary: not built (the dbt step did not run)")
         return
     rows = warehouse.query(
-        "SELECT control, status, findings, high_findings, medium_findings, low_findings "
+        "SELECT control, status, findings, high_findings, medium_findings, low_findings, insufficient_data_reason "
         "FROM marts.governance_summary ORDER BY control"
     )
     print("\nGovernance summary (marts.governance_summary):")
-    print(f"  {'control':<36}{'status':<16}{'findings':>9}{'high':>6}{'medium':>8}{'low':>5}")
-    for control, status, findings, high, medium, low in rows:
-        print(f"  {control:<36}{status:<16}{findings:>9}{high:>6}{medium:>8}{low:>5}")
+    print(f"  {'control':<36}{'status':<18}{'findings':>9}{'high':>6}{'medium':>8}{'low':>5}")
+    for control, status, findings, high, medium, low, reason in rows:
+        print(f"  {control:<36}{status:<18}{findings:>9}{high:>6}{medium:>8}{low:>5}")
+        if reason:
+            # Below its row, whole: a control that could not judge must say why, not only "insufficient_data".
+            print(f"    {status_text({'status': status, 'insufficient_data_reason': reason})}")
 
 
 if __name__ == "__main__":

@@ -369,14 +369,14 @@ def test_lead_scoring_bias_finds_the_planted_gap(built: Built) -> None:
 
 
 def test_governance_summary_counts_every_control(built: Built) -> None:
-    summary = {
-        str(r[0]): (int(r[1]), int(r[2]) + int(r[3]) + int(r[4]), int(r[5]), str(r[6]))
-        for r in built.query(
-            "select control, findings, high_findings, medium_findings, low_findings, info_findings, status "
-            "from marts.governance_summary"
-        )
-    }
+    rows = built.query(
+        "select control, findings, high_findings, medium_findings, low_findings, info_findings, status, "
+        "insufficient_data_reason from marts.governance_summary"
+    )
+    summary = {str(r[0]): (int(r[1]), int(r[2]) + int(r[3]) + int(r[4]), int(r[5]), str(r[6])) for r in rows}
     assert len(summary) == 10
+    # The demo org gives every control enough to judge: no control may hide behind insufficient_data.
+    assert {str(r[0]): r[7] for r in rows} == dict.fromkeys(summary)
     for control, (findings, by_severity, info, status) in summary.items():
         assert findings == by_severity
         table = f"marts.finding_{control}"

@@ -34,19 +34,24 @@ AS_OF = "2026-11-02 09:00:00+00"
 HOSTILE = '<script>alert("x")</script><img src=https://evil.example/x.png onerror=alert(1)>'
 FORMULA = '=HYPERLINK("https://evil.example","click")'
 SF = "salesforce://demo.my.salesforce.com"
+UNJUDGED = "synthetic group of 3 leads below min_group_size 20 (model LeadScorer v3)"
 WH = "duckdb:///srv/synthgov/warehouse.duckdb"
 
 _MARTS = f"""
 CREATE SCHEMA marts;
 CREATE TABLE marts.governance_summary AS SELECT * FROM (VALUES
   ('untagged_ai_content', 'finding_untagged_ai_content', 'EU AI Act Art. 50(2); NIST AI 100-4', 'Untagged AI content',
-   3, 1, 1, 1, 1, 0, 'findings', TIMESTAMPTZ '{AS_OF}'),
+   3, 1, 1, 1, 1, 0, 'findings', NULL, TIMESTAMPTZ '{AS_OF}'),
   ('automated_decisions_without_review', 'finding_automated_decisions_without_review', 'GDPR Art. 22',
-   'No human review', 0, 0, 0, 0, 0, 0, 'no_findings', TIMESTAMPTZ '{AS_OF}'),
+   'No human review', 0, 0, 0, 0, 0, 0, 'no_findings', NULL, TIMESTAMPTZ '{AS_OF}'),
   ('training_lake_posture', 'finding_training_lake_posture', 'GDPR Art. 32', 'Bucket controls',
-   0, 0, 0, 0, 0, 2, 'not_applicable', TIMESTAMPTZ '{AS_OF}')
+   0, 0, 0, 0, 0, 2, 'not_applicable', NULL, TIMESTAMPTZ '{AS_OF}'),
+  ('lead_scoring_bias', 'finding_lead_scoring_bias', 'NIST AI RMF MEASURE 2.11', 'Score gap',
+   0, 0, 0, 0, 0, 0, 'insufficient_data', '{UNJUDGED}', TIMESTAMPTZ '{AS_OF}')
 ) t(control, finding_table, regulation, description, findings, high_findings, medium_findings, low_findings,
-    heuristic_findings, info_findings, status, as_of);
+    heuristic_findings, info_findings, status, insufficient_data_reason, as_of);
+CREATE TABLE marts.finding_lead_scoring_bias (finding_id VARCHAR, entity_id VARCHAR, object_name VARCHAR,
+  finding VARCHAR, severity VARCHAR, regulation VARCHAR, evidence VARCHAR, detected_at TIMESTAMPTZ);
 CREATE TABLE marts.finding_untagged_ai_content AS SELECT * FROM (VALUES
   ('untagged_ai_content:02s1', '02s1', 'EmailMessage', 'Made by an AI integration user', 'medium',
    'EU AI Act Art. 50(2); NIST AI 100-4', 'integration_user:genai@demo', TIMESTAMPTZ '{AS_OF}'),
@@ -245,7 +250,12 @@ def test_the_bundle_says_what_the_marts_and_the_ledger_hold(world: dict[str, Any
     assert bundle["pack"]["format"] == "synthgov-evidence-pack"
     governance = bundle["governance"]
     controls = {c["control"]: c for c in governance["controls"]}
-    assert set(controls) == {"untagged_ai_content", "automated_decisions_without_review", "training_lake_posture"}
+    assert set(controls) == {
+        "untagged_ai_content",
+        "automated_decisions_without_review",
+        "training_lake_posture",
+        "lead_scoring_bias",
+    }
     untagged = controls["untagged_ai_content"]
     assert (untagged["findings"], untagged["high_findings"], untagged["regulation"]) == (
         3,
@@ -256,6 +266,11 @@ def test_the_bundle_says_what_the_marts_and_the_ledger_hold(world: dict[str, Any
     assert controls["automated_decisions_without_review"]["rows"] == []
     assert (governance["totals"]["findings"], governance["totals"]["info_findings"]) == (3, 2)
     assert governance["totals"]["controls_with_findings"] == 1
+    assert governance["totals"]["controls_insufficient_data"] == 1
+    assert (controls["lead_scoring_bias"]["status"], controls["lead_scoring_bias"]["insufficient_data_reason"]) == (
+        "insufficient_data",
+        UNJUDGED,
+    )
     assert governance["as_of"].startswith("2026-11-02T09:00:00")
 
     provenance = bundle["provenance"]
@@ -337,6 +352,24 @@ def test_the_page_shows_controls_receipts_and_the_lineage_graph(world: dict[str,
         assert text in html, text
 
 
+def test_a_control_that_could_not_judge_shows_its_reason_never_no_findings(world: dict[str, Any]) -> None:
+    pack = pack_of(world, world["tmp"] / "pack")
+    html = (pack.folder / "index.html").read_text()
+    row = re.search(r'<tr data-control="lead_scoring_bias">.*?</tr>', html, re.S)
+    assert row is not None
+    assert f'<td class="status-insufficient_data">insufficient data: {UNJUDGED}</td>' in row.group(0)
+    assert "no findings" not in row.group(0) and "status-no_findings" not in row.group(0)
+    section = html.split('<section id="control-lead_scoring_bias">')[1].split("</section>")[0]
+    assert f'<span class="status-insufficient_data">insufficient data: {UNJUDGED}</span>' in section
+    assert 'id="controls-insufficient-data">1 could not judge' in html
+    # A control that judged and found nothing still reads as such.
+    judged = re.search(r'<tr data-control="automated_decisions_without_review">.*?</tr>', html, re.S)
+    assert judged is not None and '<td class="status-no_findings">no findings</td>' in judged.group(0)
+    assert f"  lead_scoring_bias: insufficient data: {UNJUDGED}" in pack.summary().splitlines()
+    summary_csv = (pack.folder / "data" / "governance_summary.csv").read_text()
+    assert f"insufficient_data,{UNJUDGED}," in summary_csv
+
+
 def test_a_broken_ledger_is_reported_in_the_pack_not_hidden(world: dict[str, Any]) -> None:
     segment = world["tmp"] / "lake" / "evidence" / "retention" / "ledger" / "0000000000.jsonl"
     segment.write_bytes(segment.read_bytes().replace(b'"scheduled"', b'"ad_hoc"'))
@@ -406,7 +439,8 @@ def test_the_cli_writes_the_pack_and_fails_clearly(
     args = ["report", "--out", str(out), "--lake", str(world["tmp"] / "lake"), "--lineage-file", str(world["events"])]
     assert main(args) == 0
     printed = capsys.readouterr().out
-    assert f"evidence pack: {out / 'index.html'}" in printed and "1 of 3 controls with findings" in printed
+    assert f"evidence pack: {out / 'index.html'}" in printed and "1 of 4 controls with findings" in printed
+    assert f"lead_scoring_bias: insufficient data: {UNJUDGED}" in printed
 
 
 def test_lineage_shows_each_jobs_latest_generation(world: dict[str, Any]) -> None:

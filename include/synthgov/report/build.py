@@ -18,7 +18,7 @@ from typing import Any
 from synthgov import settings
 from synthgov.lake import Lake, LakeError, open_lake
 from synthgov.lineage import event_log_path
-from synthgov.report import charts, collect, lineage
+from synthgov.report import charts, collect, lineage, status
 from synthgov.report.collect import ReportError
 from synthgov.warehouse import Warehouse, WarehouseError, WarehouseQueryError, open_warehouse
 
@@ -64,6 +64,7 @@ class Pack:
             f"  {totals['controls_with_findings']} of {totals['controls']} controls with findings "
             f"({totals['findings']} findings: {totals['high_findings']} high, {totals['medium_findings']} medium, "
             f"{totals['low_findings']} low); marts as of {b['governance']['as_of']}",
+            *_unjudged_lines(b["governance"]["controls"]),
             f"  provenance ledger: {b['provenance']['records']} AI-generated or synthetic records; "
             f"retention candidates: {b['retention']['candidates']}",
             f"  purge receipts: {len(b['evidence']['receipts'])}; evidence ledger {ledger}",
@@ -74,6 +75,11 @@ class Pack:
         if self.latest is not None:
             lines.append(f"  latest pack: {self.latest}")
         return "\n".join(lines)
+
+
+def _unjudged_lines(controls: list[dict[str, Any]]) -> list[str]:
+    """One line per control that could not judge all of its input: it found nothing because it could not look."""
+    return [f"  {c['control']}: {status.status_text(c)}" for c in controls if c.get("insufficient_data_reason")]
 
 
 def build_report(
@@ -296,6 +302,8 @@ def render(bundle: dict[str, Any], drawing: dict[str, Any] | None) -> str:
     )
     env.filters["pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
     env.filters["inline"] = _inline
+    env.filters["status_text"] = status.status_text
+    env.filters["status_css"] = status.status_css
     controls = bundle["governance"]["controls"]
     by = bundle["provenance"]["by"]
     view = {

@@ -18,6 +18,7 @@ from typing import Any
 
 from synthgov.lake import Lake, LakeError
 from synthgov.policies import PolicyError, load_policies
+from synthgov.report.status import FINDINGS, could_not_judge
 from synthgov.retention.evidence import EvidenceLedger, LedgerError
 from synthgov.warehouse import RAW_SCHEMA, SYNTHGOV_SCHEMA, Warehouse
 
@@ -36,6 +37,7 @@ SUMMARY_COLUMNS = (
     "heuristic_findings",
     "info_findings",
     "status",
+    "insufficient_data_reason",
     "as_of",
 )
 COUNT_COLUMNS = ("findings", "high_findings", "medium_findings", "low_findings", "heuristic_findings", "info_findings")
@@ -133,7 +135,8 @@ def governance(warehouse: Warehouse) -> dict[str, Any]:
         "totals": {
             **totals,
             "controls": len(controls),
-            "controls_with_findings": sum(1 for c in controls if c["status"] == "findings"),
+            "controls_with_findings": sum(1 for c in controls if c["status"] == FINDINGS),
+            "controls_insufficient_data": could_not_judge(controls),
         },
         "controls": controls,
     }

@@ -1,38 +1,16 @@
 {#-
     NIST AI RMF MEASURE 2.11: per scoring model, the mean score of leads built on synthetic inputs
     (synthetic persona or AI-generated) against the others. A gap larger than the policy's
-    max_mean_gap, in either direction, with both groups at least min_group_size, is a finding.
+    max_mean_gap, in either direction, with both groups at least min_group_size, is a finding. A model
+    with a smaller group is not judged here: governance_coverage reports it as insufficient data.
 -#}
-{%- set bias = sg_policy().get("lead_scoring_bias") or {"max_mean_gap": 10.0, "min_group_size": 20} -%}
+{%- set bias = lead_scoring_bias_policy() -%}
 
-with scored as (
+with gaps as (
     select
-        score_model,
-        -- Exact decimals: a float sum depends on the order rows are read in, and a mean on a
-        -- rounding edge (74.665) would print differently from one build to the next.
-        cast(lead_score as numeric(18, 6)) as lead_score,
-        (synthetic_persona or ai_generated) as is_synthetic_input
-    from {{ ref('stg_salesforce__leads') }}
-    where lead_score is not null
-        and score_model is not null
-),
-
-groups as (
-    select
-        score_model,
-        count(case when is_synthetic_input then lead_score end) as synthetic_n,
-        avg(case when is_synthetic_input then lead_score end) as synthetic_mean,
-        count(case when not is_synthetic_input then lead_score end) as other_n,
-        avg(case when not is_synthetic_input then lead_score end) as other_mean
-    from scored
-    group by score_model
-),
-
-gaps as (
-    select
-        groups.*,
+        score_groups.*,
         synthetic_mean - other_mean as mean_gap
-    from groups
+    from {{ ref('int_lead_score_groups') }} as score_groups
     where synthetic_n >= {{ bias["min_group_size"] }}
         and other_n >= {{ bias["min_group_size"] }}
 ),

@@ -1,6 +1,8 @@
 -- One row per governance control: how many findings, by severity, for dashboards and the report.
 -- Severity info (a control that does not apply, e.g. bucket controls on a local-folder lake) is
 -- counted apart: `findings` are what someone has to fix, and `status` says which case a control is in.
+-- A control that had too little to judge (governance_coverage) is insufficient_data, never
+-- no_findings: an empty finding table is a pass only when there was something to find.
 {%- set controls = governance_controls() %}
 
 with findings as (
@@ -57,14 +59,18 @@ final as (
         cast(
             case
                 when coalesce(counts.findings, 0) > 0 then 'findings'
+                when coverage.insufficient_data_reason is not null then 'insufficient_data'
                 when coalesce(counts.info_findings, 0) > 0 then 'not_applicable'
                 else 'no_findings'
             end as {{ dbt.type_string() }}
         ) as status,
+        coverage.insufficient_data_reason,
         {{ as_of() }} as as_of
     from controls
     left join counts
         on controls.control = counts.control
+    left join {{ ref('governance_coverage') }} as coverage
+        on controls.control = coverage.control
 )
 
 select * from final
