@@ -40,8 +40,13 @@ from synthgov_airflow.lineage import configure_openlineage_env  # noqa: E402
 
 # OpenLineage on, as in make demo and make airflow: every dag.test() emits, into a log of the session's
 # own (tests that read events point the transport at a file of theirs).
+# An xdist worker inherits the controller's settings, which name the controller's log: they are dropped
+# first, or this process's events would go to a log its tests never read.
+_MADE_LINEAGE_ENV = "_SYNTHGOV_TESTS_LINEAGE_ENV"
+for _name in os.environ.pop(_MADE_LINEAGE_ENV, "").split():
+    os.environ.pop(_name, None)
 LINEAGE_HOME = Path(tempfile.mkdtemp(prefix="synthgov-lineage-"))
-configure_openlineage_env(LINEAGE_HOME)
+os.environ[_MADE_LINEAGE_ENV] = " ".join(configure_openlineage_env(LINEAGE_HOME))
 
 from synthgov_sandbox.process import SandboxProcess  # noqa: E402
 
