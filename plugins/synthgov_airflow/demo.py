@@ -270,7 +270,9 @@ def _print_run_summary(home: Path, calls: dict[str, Any]) -> None:
         with lake.open_read(key) as handle:
             rows += pq.read_table(handle).to_pylist()
     print(
-        f"  C2PA inspection: {len(rows)} media files, {sum(bool(r['has_manifest']) for r in rows)} with a manifest,"
+        # Printed after the scheduled purge: purged files and their findings have left the lake.
+        f"  C2PA inspection (files the lake holds after the purge): {len(rows)} media files,"
+        f" {sum(bool(r['has_manifest']) for r in rows)} with a manifest,"
         f" {sum(bool(r['ai_generated']) for r in rows)} AI-generated"
     )
     # Read-write on DuckDB (as every warehouse opens): dbt-duckdb keeps its read-write handle open in this

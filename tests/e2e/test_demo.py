@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 from synthgov.extract.config import load_config
 
 pytestmark = pytest.mark.e2e
+REPO = Path(__file__).resolve().parents[2]
 
 LABELS = (
     "ai_generated",
@@ -31,6 +33,7 @@ LABELS = (
 # The account a newcomer reads: short (about 75 lines on the demo org, where it printed about 2,900 lines of
 # task logs before); the Airflow, Cosmos and dbt logs go to the file it names.
 MAX_LINES = 80
+DEMO_ORG_FILES = 39  # ContentVersions the demo org's seed makes (include/synthgov_sandbox/demo/seed.py)
 
 
 def run_demo(home: Path) -> str:
@@ -53,14 +56,20 @@ def log_file_of(out: str) -> Path:
     return Path(out.splitlines()[0].split(" logs go to ", 1)[1].strip())
 
 
+def _model_count() -> int:
+    manifest = json.loads((REPO / "dbt_project" / "target" / "manifest.json").read_text())
+    return sum(1 for node in manifest["nodes"].values() if node["resource_type"] == "model")
+
+
 def check_account(out: str, home: Path) -> None:
     """What every run's account holds, checked against the log file, the pack folder and the warehouse."""
     assert len(out.splitlines()) <= MAX_LINES, out
-    assert "[DAG TEST]" not in out and "Found 39 models" not in out, "task logs leaked to the terminal"
+    models = f"Found {_model_count()} models"  # what dbt logs when it starts, from the project's own manifest
+    assert "[DAG TEST]" not in out and models not in out, "task logs leaked to the terminal"
     log = log_file_of(out)
     assert log.is_file() and log.parent == home / "logs"
     logged = log.read_text()
-    assert "[DAG TEST] starting task_id=extract" in logged and "Found 39 models" in logged
+    assert "[DAG TEST] starting task_id=extract" in logged and models in logged
     assert "building the governance models with dbt ..." in out
     assert re.search(r"dbt: (\d+) of \1 tasks done", out), "progress reaches the last dbt task"
     # One pack per run, written after the purge.
@@ -99,7 +108,15 @@ def test_demo_runs_the_nightly_purges_and_says_when_nothing_was_due(tmp_path: Pa
         assert re.search(rf"\b{label} \d+", planted), label
     state = home / "sandbox"
     assert (state / "org.sqlite").exists() and (state / "tls" / "ca.pem").exists()
-    assert "C2PA inspection: 39 media files" in out
+    # Every file of the demo org was inspected: those the lake still holds plus those the purge took.
+    media = re.search(r"C2PA inspection \(files the lake holds after the purge\): (\d+) media files", out)
+    assert media, out
+    receipt_text = out.split("Retention receipt, plan ")[1]
+    purged_files = sum(int(n) for n in re.findall(r"policy \S+: (\d+) ContentVersion records", receipt_text))
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        loaded = con.execute("SELECT count(*) FROM raw_synthgov.contentversion_media").fetchone()
+    assert loaded is not None and int(media.group(1)) == loaded[0]
+    assert int(media.group(1)) + purged_files == DEMO_ORG_FILES
     # The dbt step ran: the governance summary's findings match the org's planted cases.
     summary = out.split("Governance summary (marts.governance_summary):")[1]
     undisclosed = next(line for line in summary.splitlines() if "undisclosed_ai_communications" in line)
