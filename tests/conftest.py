@@ -217,7 +217,7 @@ def world(demo_org: SandboxProcess, built: Any, tmp_path: Path, monkeypatch: pyt
 
 
 # ---------------------------------------------------------------------------
-# Parallel runs (make test: pytest-xdist, --dist loadgroup): what runs together
+# Parallel runs (make test: pytest-xdist, scheduled by the hook below): what runs together
 # ---------------------------------------------------------------------------
 
 # Each module is one unit of work (its module-scoped servers and builds made once), and the stack's modules
