@@ -118,19 +118,6 @@ class AirflowREST:
         """Every task instance of the run, mapped ones included (paged through)."""
         return [TaskInstance.from_api(row) for row in self._pages(f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")]
 
-    def wait_for_task(
-        self, dag_id: str, run_id: str, task_id: str, states: frozenset[str], timeout_s: float
-    ) -> list[TaskInstance]:
-        """Poll until every instance of ``task_id`` (all its map indexes) is in one of ``states``."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            mine = [t for t in self.task_instances(dag_id, run_id) if t.task_id == task_id]
-            if mine and all(t.state in states for t in mine):
-                return mine
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{dag_id} {run_id} {task_id}: {[(t.map_index, t.state) for t in mine]}")
-            time.sleep(_POLL_S / 4)
-
     def task_tries(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> list[dict[str, Any]]:
         """Every try of one task instance (hostname, state, try number), earliest first."""
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/tries"
