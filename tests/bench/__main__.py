@@ -1,6 +1,6 @@
 """Run the benchmarks in tests/bench (all by default).
 
-`python -m tests.bench [sandbox|extract|dbt|retention|c2pa|demo|parse] [options]`
+`python -m tests.bench [sandbox|extract|dbt|retention|c2pa|demo|parse|stack] [options]`
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from tests.bench import (
     bench_parse,
     bench_retention,
     bench_sandbox,
+    bench_stack,
 )
 
 BENCHES = {
@@ -25,6 +26,7 @@ BENCHES = {
     "c2pa": bench_c2pa.main,
     "demo": bench_demo.main,
     "parse": bench_parse.main,
+    "stack": bench_stack.main,
 }
 
 
