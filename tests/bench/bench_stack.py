@@ -17,8 +17,9 @@ Reported per run:
   task processes it forks), sampled every 0.5 s;
 - the extract phase with two workers against one (target: at least 1.6x).
 
-`python -m tests.bench stack [--scale N ...]`: scale 1 is the demo org (about 2,000 records); the
-sandbox's Lead count grows linearly with the scale, so about 1M records is `--scale 500`.
+`python -m tests.bench stack [--scale N ...]`: scale 1 is the demo org; each unit of scale adds about
+940 background records (the sandbox's seed), so about 1M records is `--scale 1060`. The records the
+org holds are counted and printed with each result.
 """
 
 from __future__ import annotations
@@ -212,7 +213,7 @@ def main(argv: list[str]) -> int:
         "--scale",
         type=int,
         action="append",
-        help="the sandbox org's scale (1: the demo org; about 500: 1M records); repeat for several (default: 1)",
+        help="the sandbox org's scale (1: the demo org; about 1060: 1M records); repeat for several (default: 1)",
     )
     args = parser.parse_args(argv)
     for name in [n for n in os.environ if n.startswith(_CALLER_PREFIXES)]:
