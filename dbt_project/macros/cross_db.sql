@@ -10,11 +10,14 @@
 
 
 {#
-    The "now" of the build: the `as_of` var (an ISO 8601 timestamp with offset) or, unset, the
-    database's current time. Retention due dates and findings are judged at this instant.
+    The "now" of the build: the `as_of` var (an ISO 8601 timestamp with offset), else the
+    SYNTHGOV_AS_OF environment variable (what the nightly sets), else the database's current time.
+    Retention due dates and findings are judged at this instant. The nightly passes it in the
+    environment, not as a var: dbt re-parses the whole project when its vars change, but only the
+    files that read an environment variable when that variable changes.
 #}
 {% macro as_of() -%}
-    {%- set value = var("as_of", none) -%}
+    {%- set value = var("as_of", none) or env_var("SYNTHGOV_AS_OF", "") -%}
     {%- if value -%}
         cast('{{ value }}' as {{ type_timestamptz() }})
     {%- else -%}

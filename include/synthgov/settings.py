@@ -81,6 +81,11 @@ DBT_TARGET = Variable(
     "override: another output of dbt_project/profiles.yml for the same warehouse",
 )
 DBT_PROJECT = Variable("SYNTHGOV_DBT_PROJECT", "dbt_project/", "the dbt project the nightly and the report use")
+AS_OF = Variable(
+    "SYNTHGOV_AS_OF",
+    "the database's now",
+    "the instant dbt judges retention and findings at (the nightly sets it per build)",
+)
 EXTRACT_CONFIG = Variable("SYNTHGOV_EXTRACT_CONFIG", "include/config/extraction.yml", "the object list")
 POLICY_DIR = Variable("SYNTHGOV_POLICY_DIR", "include/policies/", "the retention and AI-use policy files")
 NIGHTLY_CRON = Variable("SYNTHGOV_NIGHTLY_CRON", "0 2 * * *", "the nightly DAG's schedule (cron, UTC)")
@@ -139,6 +144,7 @@ VARIABLES: tuple[Variable, ...] = (
     PG_DSN,
     DBT_TARGET,
     DBT_PROJECT,
+    AS_OF,
     EXTRACT_CONFIG,
     POLICY_DIR,
     NIGHTLY_CRON,

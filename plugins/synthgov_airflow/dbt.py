@@ -46,7 +46,9 @@ def window_end_of(task_id: str) -> str:
 def governance_task_group(*, as_of: str, after: Any, group_id: str = "dbt", **kwargs: Any) -> Any:
     """Staging, intermediate and marts (provenance, retention, findings) as one Airflow task group.
 
-    `as_of`: the dbt var the retention models judge by, usually a template (see `window_end_of`).
+    `as_of`: the instant the retention models judge at, usually a template (see `window_end_of`). It
+    reaches dbt as SYNTHGOV_AS_OF, not as a var: a var that changes every night would make dbt parse the
+    whole project again each night (its partial parsing starts over when the vars change).
     `after`: the task the dbt step follows (the first model tasks need it as a direct upstream, see
     `_start_models_after_the_build`).
     """
@@ -74,7 +76,8 @@ def governance_task_group(*, as_of: str, after: Any, group_id: str = "dbt", **kw
         manifest_path=MANIFEST,
         project_name="synthgov",
         install_dbt_deps=False,
-        env_vars=dbt_env(),
+        # The instant to judge at, as the `as_of` macro reads it (a template: rendered when a task runs).
+        env_vars={**dbt_env(), settings.AS_OF.name: as_of},
     )
     # Cosmos wraps the manifest in an ObjectStoragePath, whose first open registers every provider's
     # filesystem (the Amazon one imports boto3): most of the DAG file's parse time. The manifest is a
@@ -102,7 +105,6 @@ def governance_task_group(*, as_of: str, after: Any, group_id: str = "dbt", **kw
             load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_ALL, emit_datasets=False
         ),
         operator_args={
-            "vars": {"as_of": as_of},
             "append_env": True,
             "pool": WAREHOUSE_POOL,
             # Each model's OpenLineage run, with this task run as its parent (an import path: parsing

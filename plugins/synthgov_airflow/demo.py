@@ -42,6 +42,10 @@ def _prepare_environment(home: Path) -> None:
     # The demo stays on this machine: no usage telemetry from Cosmos's dbt tasks.
     os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
     os.environ.setdefault("DO_NOT_TRACK", "1")
+    # Cosmos keeps dbt's partial-parse state in its cache dir, by default /tmp/cosmos, which every Airflow
+    # on the machine shares: state another project left there makes dbt parse everything again. Under
+    # SYNTHGOV_HOME, a second run parses only what changed.
+    os.environ.setdefault("AIRFLOW__COSMOS__CACHE_DIR", str(home / "cosmos"))
     os.environ.setdefault(settings.LAKE_URL.name, str(home / "lake"))
     os.environ.setdefault(settings.DUCKDB_PATH.name, str(home / "warehouse.duckdb"))
     # OpenLineage: the file transport under SYNTHGOV_HOME (and HTTP when OPENLINEAGE_URL is set).

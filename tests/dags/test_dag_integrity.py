@@ -13,6 +13,7 @@ import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import CronTriggerTimetable, TriggerRule
 
+from synthgov_airflow.dbt import window_end_of
 from synthgov_airflow.operators.extract import SalesforceExtractOperator
 from synthgov_airflow.operators.load import WarehouseLoadOperator
 from synthgov_airflow.operators.training import TrainingLakePostureOperator, TrainingManifestsOperator
@@ -99,6 +100,12 @@ def test_nightly_dag_shape(dagbag: DagBag) -> None:
     # Every dbt command runs data tests only: unit tests are CI's (test_dbt_duckdb checks dbt honours it).
     commands = [producer, tests, *models.values()]
     assert all(getattr(task, "env", {}).get("DBT_EXCLUDE_RESOURCE_TYPES") == "unit_test" for task in commands)
+    # The instant to judge at reaches dbt in the environment, never as a var: dbt parses the whole project
+    # again whenever its vars change, and the window end changes every night.
+    as_of = window_end_of("plan")
+    assert all(
+        getattr(task, "env", {}).get("SYNTHGOV_AS_OF") == as_of and not getattr(task, "vars", None) for task in commands
+    )
     assert [t for t in dbt_tasks if t not in {*models, producer.task_id, tests.task_id}] == [
         "dbt.dbt_producer_watcher_done"
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 from pathlib import Path
 
@@ -96,3 +97,18 @@ def test_export_writes_seeds_and_the_mapping_macro(tmp_path: Path) -> None:
     assert email["retention_days"] == "180" and email["exempt_human_reviewed"] == "true"
     macro = (tmp_path / "macros" / "generated" / "synthgov_policy.sql").read_text()
     assert "macro synthgov_policy()" in macro and "AI_Generated__c" in macro
+
+
+def test_export_rewrites_only_what_changed(tmp_path: Path) -> None:
+    """A night whose policies did not change leaves dbt's inputs as they were; a changed policy is written."""
+    written = export_for_dbt(load_policies(), tmp_path)
+    retention = tmp_path / "seeds" / "policy" / "policy_retention.csv"
+    before = {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in written}
+    for path in written:
+        os.utime(path, ns=(1, 1))  # an old time: a rewrite would set the current one
+    assert export_for_dbt(load_policies(), tmp_path) == written
+    assert {path: path.stat().st_mtime_ns for path in written} == dict.fromkeys(written, 1)
+    assert {path: path.read_bytes() for path in written} == {path: data for path, (_, data) in before.items()}
+    retention.write_bytes(b"policy_id\r\nstale\r\n")
+    export_for_dbt(load_policies(), tmp_path)
+    assert retention.read_bytes() == before[retention][1] and retention.stat().st_mtime_ns != 1
