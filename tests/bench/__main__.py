@@ -1,6 +1,6 @@
 """Run the benchmarks in tests/bench (all by default).
 
-`python -m tests.bench [sandbox|extract|dbt|retention|c2pa|demo|parse] [options]`
+`python -m tests.bench [sandbox|extract|dbt|retention|c2pa|demo|parse|governance] [options]`
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from tests.bench import (
     bench_dbt,
     bench_demo,
     bench_extract,
+    bench_governance,
     bench_parse,
     bench_retention,
     bench_sandbox,
@@ -25,6 +26,7 @@ BENCHES = {
     "c2pa": bench_c2pa.main,
     "demo": bench_demo.main,
     "parse": bench_parse.main,
+    "governance": bench_governance.main,
 }
 
 

@@ -161,19 +161,17 @@ def findings(warehouse: Warehouse, control: str, where: FindingFilter, *, page: 
     """One page of a control's findings, worst first, with the record's AI tool and model from the ledger.
 
     Tool and model come from marts.provenance_ledger (a finding on a record the ledger lacks, such as a
-    permission-set assignment, has none, and a tool or model filter leaves it out)."""
+    permission-set assignment, has none, and a tool or model filter leaves it out). The page is cut from
+    the finding table first and only its rows are joined to the ledger: joining a million findings to a
+    million ledger rows to show fifty cost seconds. A tool or model filter narrows by a semi-join on
+    the ledger's rows of that tool or model."""
     page, size = page_bounds(page, size)
     table = finding_table(warehouse, control)
     with warehouse.session() as s:
         p = s.param
         conditions: list[str] = []
         params: list[Any] = []
-        for column, value in (
-            ("f.object_name", where.object_name),
-            ("f.severity", where.severity),
-            ("l.ai_tool", where.ai_tool),
-            ("l.ai_model", where.ai_model),
-        ):
+        for column, value in (("f.object_name", where.object_name), ("f.severity", where.severity)):
             if value:
                 conditions.append(f"{column} = {p}")
                 params.append(value)
@@ -183,16 +181,24 @@ def findings(warehouse: Warehouse, control: str, where: FindingFilter, *, page: 
         if where.until:
             conditions.append(f"f.detected_at < {p}")
             params.append(datetime.combine(where.until + timedelta(days=1), datetime.min.time()))
-        source = (
-            f"FROM {MARTS}.{table} AS f LEFT JOIN {MARTS}.provenance_ledger AS l "
-            "ON l.record_id = f.entity_id AND l.object_name = f.object_name"
-        )
-        filtered = f"{source} WHERE {' AND '.join(conditions)}" if conditions else source
+        ledger = [
+            (column, value) for column, value in (("ai_tool", where.ai_tool), ("ai_model", where.ai_model)) if value
+        ]
+        if ledger:
+            matching = " AND ".join(f"l.{column} = {p}" for column, _ in ledger)
+            conditions.append(
+                f"EXISTS (SELECT 1 FROM {MARTS}.provenance_ledger AS l WHERE l.record_id = f.entity_id "
+                f"AND l.object_name = f.object_name AND {matching})"
+            )
+            params += [value for _, value in ledger]
+        filtered = f"FROM {MARTS}.{table} AS f" + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
         ((total,),) = s.query(f"SELECT count(*) {filtered}", params)
+        order = SEVERITY_ORDER.replace("severity", "f.severity") + ", f.finding_id"
         columns = ", ".join(f"l.{c}" if c.startswith("ai_") else f"f.{c}" for c in FINDING_COLUMNS)
-        order = SEVERITY_ORDER.replace("severity", "f.severity")
         rows = s.query(
-            f"SELECT {columns} {filtered} ORDER BY {order}, f.finding_id LIMIT {p} OFFSET {p}",
+            f"SELECT {columns} FROM (SELECT f.* {filtered} ORDER BY {order} LIMIT {p} OFFSET {p}) AS f "
+            f"LEFT JOIN {MARTS}.provenance_ledger AS l ON l.record_id = f.entity_id AND l.object_name = f.object_name "
+            f"ORDER BY {order}",
             [*params, size, (page - 1) * size],
         )
     return Page([dict(zip(FINDING_COLUMNS, map(jsonable, r), strict=True)) for r in rows], page, size, int(total))
