@@ -76,7 +76,8 @@ def fill_marts(path: Path, records: int) -> None:
             con.execute(
                 f"""CREATE TABLE marts.finding_{control} AS
                 SELECT '{control}:' || record_id AS finding_id, record_id AS entity_id, object_name,
-                       'finding' AS finding, ['high', 'medium', 'low'][CAST(hash(record_id) % 3 AS BIGINT) + 1] AS severity,
+                       'finding' AS finding,
+                       ['high', 'medium', 'low'][CAST(hash(record_id) % 3 AS BIGINT) + 1] AS severity,
                        'GDPR' AS regulation, 'bench' AS evidence, {detected} AS detected_at
                 FROM marts.provenance_ledger LIMIT {SMALL_FINDINGS}"""
             )
@@ -211,6 +212,11 @@ def run(records: int, repeat: int, state: Path) -> dict[str, Any]:
         "summary + trend (JSON)": ("GET", "/governance/api/summary", {}),
         "findings page 1": ("GET", "/governance/controls/untagged_ai_content", {}),
         f"findings page {deep:,}": ("GET", "/governance/controls/untagged_ai_content", {"page": deep}),
+        f"findings page {deep:,} by cursor": (
+            "GET",
+            "/governance/controls/untagged_ai_content",
+            {"page": deep, "after": f"1:untagged_ai_content:a0{records // 2:016d}"},
+        ),
         "findings filtered (tool, model, severity)": (
             "GET",
             "/governance/api/controls/untagged_ai_content/findings",

@@ -117,6 +117,18 @@ def test_findings_are_paged_and_filtered_in_the_database(served: Served) -> None
         assert len(body["rows"]) <= 3
         seen += [row["finding_id"] for row in body["rows"]]
     assert seen == everything
+    # The same rows by cursor: each page starts after the last row of the one before.
+    by_cursor: list[str] = []
+    params: dict[str, Any] = {"size": 3}
+    while True:
+        body = served.client.get(url, params=params, headers=served.viewer).json()
+        by_cursor += [row["finding_id"] for row in body["rows"]]
+        if body["next_cursor"] is None:
+            break
+        params = {"size": 3, "after": body["next_cursor"]}
+    assert by_cursor == everything
+    bad_cursor = served.client.get(url, params={"after": "x"}, headers=served.viewer)
+    assert bad_cursor.status_code == 400 and "after must be a cursor" in bad_cursor.json()["detail"]
     org = served.world.org.instance_url.rstrip("/")
     first = served.client.get(url, params={"size": 1}, headers=served.viewer).json()["rows"][0]
     assert first["org_link"] == f"{org}/{first['entity_id']}"
@@ -149,7 +161,7 @@ def test_findings_are_paged_and_filtered_in_the_database(served: Served) -> None
     assert unknown.status_code == 400 and "no control 'nope'" in unknown.json()["detail"]
     html = served.client.get(f"/governance/controls/{control}", params={"size": 2}, headers=served.viewer)
     assert html.status_code == 200 and html.text.count("<tr data-finding=") == 2
-    assert f'href="{org}/' in html.text and 'rel="next"' in html.text
+    assert f'href="{org}/' in html.text and 'rel="next"' in html.text and "after=" in html.text
 
 
 def test_candidates_by_policy_and_due_date(served: Served) -> None:

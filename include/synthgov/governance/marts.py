@@ -47,6 +47,8 @@ class Page:
     page: int
     size: int
     total: int
+    #: Where the next page starts (``findings(after=...)``), None on the last page or for lists without one.
+    next_cursor: str | None = None
 
     @property
     def pages(self) -> int:
@@ -157,15 +159,20 @@ def finding_table(warehouse: Warehouse, control: str) -> str:
     return table
 
 
-def findings(warehouse: Warehouse, control: str, where: FindingFilter, *, page: int = 1, size: int = PAGE_SIZE) -> Page:
+def findings(
+    warehouse: Warehouse, control: str, where: FindingFilter, *, page: int = 1, size: int = PAGE_SIZE, after: str = ""
+) -> Page:
     """One page of a control's findings, worst first, with the record's AI tool and model from the ledger.
 
     Tool and model come from marts.provenance_ledger (a finding on a record the ledger lacks, such as a
     permission-set assignment, has none, and a tool or model filter leaves it out). The page is cut from
     the finding table first and only its rows are joined to the ledger: joining a million findings to a
     million ledger rows to show fifty cost seconds. A tool or model filter narrows by a semi-join on
-    the ledger's rows of that tool or model."""
+    the ledger's rows of that tool or model. ``after`` (a previous page's ``next_cursor``) starts the page
+    after that row instead of skipping ``(page - 1) * size`` rows: an OFFSET deep into a million findings
+    sorts everything before it, a cursor only filters."""
     page, size = page_bounds(page, size)
+    cursor = _cursor(after) if after else None
     table = finding_table(warehouse, control)
     with warehouse.session() as s:
         p = s.param
@@ -193,15 +200,32 @@ def findings(warehouse: Warehouse, control: str, where: FindingFilter, *, page: 
             params += [value for _, value in ledger]
         filtered = f"FROM {MARTS}.{table} AS f" + (f" WHERE {' AND '.join(conditions)}" if conditions else "")
         ((total,),) = s.query(f"SELECT count(*) {filtered}", params)
-        order = SEVERITY_ORDER.replace("severity", "f.severity") + ", f.finding_id"
+        rank = SEVERITY_ORDER.replace("severity", "f.severity")
+        order = f"{rank}, f.finding_id"
+        page_params: list[Any]
+        if cursor is None:
+            page_sql, page_params = f"{filtered} ORDER BY {order} LIMIT {p} OFFSET {p}", [size, (page - 1) * size]
+        else:
+            past = f"({rank} > {p} OR ({rank} = {p} AND f.finding_id > {p}))"
+            page_sql = f"{filtered} {'AND' if conditions else 'WHERE'} {past} ORDER BY {order} LIMIT {p}"
+            page_params = [cursor[0], cursor[0], cursor[1], size]
         columns = ", ".join(f"l.{c}" if c.startswith("ai_") else f"f.{c}" for c in FINDING_COLUMNS)
         rows = s.query(
-            f"SELECT {columns} FROM (SELECT f.* {filtered} ORDER BY {order} LIMIT {p} OFFSET {p}) AS f "
+            f"SELECT {columns}, {rank} FROM (SELECT f.* {page_sql}) AS f "
             f"LEFT JOIN {MARTS}.provenance_ledger AS l ON l.record_id = f.entity_id AND l.object_name = f.object_name "
             f"ORDER BY {order}",
-            [*params, size, (page - 1) * size],
+            [*params, *page_params],
         )
-    return Page([dict(zip(FINDING_COLUMNS, map(jsonable, r), strict=True)) for r in rows], page, size, int(total))
+    listed = [dict(zip(FINDING_COLUMNS, map(jsonable, r[:-1]), strict=True)) for r in rows]
+    last = f"{rows[-1][-1]}:{rows[-1][0]}" if rows and page * size < total else None
+    return Page(listed, page, size, int(total), next_cursor=last)
+
+
+def _cursor(after: str) -> tuple[int, str]:
+    rank, _, finding_id = after.partition(":")
+    if not rank.isdigit() or not finding_id:
+        raise GovernanceQueryError(f"after must be a cursor from a previous page (<rank>:<finding id>), not {after!r}")
+    return int(rank), finding_id
 
 
 def finding_options(warehouse: Warehouse, control: str) -> dict[str, list[str]]:

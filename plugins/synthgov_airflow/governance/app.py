@@ -99,13 +99,14 @@ def create_app() -> FastAPI:
         until: str = "",
         page: Annotated[int, Query(ge=1)] = 1,
         size: Annotated[int, Query(ge=1, le=marts.MAX_PAGE_SIZE)] = marts.PAGE_SIZE,
+        after: str = "",
     ) -> HTMLResponse:
         where = _filter(object_name, severity, ai_tool, ai_model, since, until)
         warehouse = sources.warehouse()
         with warehouse:
-            found = marts.findings(warehouse, control, where, page=page, size=size)
+            found = marts.findings(warehouse, control, where, page=page, size=size, after=after)
             options = marts.finding_options(warehouse, control)
-        query = {k: v for k, v in request.query_params.items() if k != "page" and v}
+        query = {k: v for k, v in request.query_params.items() if k not in ("page", "after") and v}
         return _render(
             "findings.html",
             control=control,
@@ -116,6 +117,9 @@ def create_app() -> FastAPI:
             until=until,
             org=sources.org_url(),
             page_link=lambda n: f"?{urlencode({**query, 'page': n})}",
+            next_link=f"?{urlencode({**query, 'page': page + 1, 'after': found.next_cursor})}"
+            if found.next_cursor
+            else None,
         )
 
     @app.get("/api/controls/{control}/findings")
@@ -129,13 +133,21 @@ def create_app() -> FastAPI:
         until: str = "",
         page: Annotated[int, Query(ge=1)] = 1,
         size: Annotated[int, Query(ge=1, le=marts.MAX_PAGE_SIZE)] = marts.PAGE_SIZE,
+        after: str = "",
     ) -> dict[str, Any]:
         where = _filter(object_name, severity, ai_tool, ai_model, since, until)
         with sources.warehouse() as warehouse:
-            found = marts.findings(warehouse, control, where, page=page, size=size)
+            found = marts.findings(warehouse, control, where, page=page, size=size, after=after)
         org = sources.org_url()
         rows = [{**r, "org_link": f"{org}/{r['entity_id']}" if org else None} for r in found.rows]
-        return {"control": control, "page": found.page, "size": found.size, "total": found.total, "rows": rows}
+        return {
+            "control": control,
+            "page": found.page,
+            "size": found.size,
+            "total": found.total,
+            "next_cursor": found.next_cursor,
+            "rows": rows,
+        }
 
     @app.get("/candidates", response_class=HTMLResponse)
     def candidates(
