@@ -1,6 +1,6 @@
 """Run the benchmarks in tests/bench (all by default).
 
-`python -m tests.bench [sandbox|extract|dbt|retention|c2pa|demo|parse|stack] [options]`
+`python -m tests.bench [sandbox|extract|dbt|retention|c2pa|demo|parse|stack|governance] [options]`
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from tests.bench import (
     bench_dbt,
     bench_demo,
     bench_extract,
+    bench_governance,
     bench_parse,
     bench_retention,
     bench_sandbox,
@@ -27,6 +28,7 @@ BENCHES = {
     "demo": bench_demo.main,
     "parse": bench_parse.main,
     "stack": bench_stack.main,
+    "governance": bench_governance.main,
 }
 
 
