@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import pytest
 
 from synthgov.cli import main
 from synthgov.lake import LocalLake
-from synthgov.report import ReportError, build_report
+from synthgov.report import ReportError, build_report, remediation
 from synthgov.report.lineage import latest_generation, layout, read_events, section, short_label
 from synthgov.retention.evidence import EvidenceLedger
 from synthgov.salesforce.ids import hash_record_id
@@ -350,6 +351,63 @@ def test_the_page_shows_controls_receipts_and_the_lineage_graph(world: dict[str,
         "Einstein GPT",
     ):
         assert text in html, text
+
+
+def test_the_jobs_are_a_csv_and_a_short_summary_and_every_section_opens_in_print(world: dict[str, Any]) -> None:
+    import csv
+
+    pack = pack_of(world, world["tmp"] / "jobs-pack")
+    html = (pack.folder / "index.html").read_text()
+    with (pack.folder / "data" / "lineage_jobs.csv").open() as handle:
+        jobs = list(csv.DictReader(handle))
+    assert "data/lineage_jobs.csv" in pack.files
+    assert {j["name"] for j in jobs} == {j["name"] for j in pack.bundle["lineage"]["jobs"]}
+    (verify,) = [j for j in jobs if j["name"] == "synthgov_retention.verify"]
+    assert verify["latest_state"] == "FAIL"
+    summary = html.split('id="jobs-summary">', 1)[1].split("</p>", 1)[0]
+    assert f"{len(jobs)} jobs ran {len(pack.bundle['lineage']['runs'])} times" in summary
+    assert "Latest run failed: <code>synthgov_retention.verify</code>" in summary
+    # No table row per job or per run on the page any more.
+    assert "<th>Latest event</th>" not in html and "<th>Run id</th>" not in html
+    # Printed, a closed <details> shows its summary line only: the print style sheet opens them all.
+    print_css = html.split("@media print {", 1)[1].split("</style>", 1)[0]
+    assert "details::details-content { content-visibility: visible; display: block; }" in print_css
+
+
+def test_purges_after_the_build_are_named_and_their_effect_shown(world: dict[str, Any]) -> None:
+    # The ledger's entry was written after the marts' build (as_of 09:00): the pack must say so.
+    pack = pack_of(world, world["tmp"] / "stale-pack")
+    later = pack.bundle["governance"]["since_build"]
+    assert later["stale"] is True and later["entries"] == [0] and later["purges"] == 1
+    assert later["removed_by_object"] == {"EmailMessage": 1} and later["removed"] == 1
+    html = pack.index.read_text()
+    banner = html.split('id="since-build">', 1)[1].split("</p>", 1)[0]
+    assert '<a href="#receipt-0">#0</a>' in banner and "removed 1 records (1 EmailMessage)" in banner
+    assert "after that build: 1 ledger entries (1 purges, 0 rejections) removed 1 EmailMessage" in pack.summary()
+
+
+def test_purges_before_the_build_leave_the_pack_as_it_was() -> None:
+    receipts = [{"seq": 0, "kind": "retention.purge", "timestamp": "2026-11-02T08:00:00.000Z"}]
+    outcomes = [{"seq": 0, "object": "Task", "outcome": "purged"}]
+    assert remediation.since_build("2026-11-02 09:00:00+00", receipts, outcomes)["stale"] is False
+    after = remediation.since_build("2026-11-02 07:00:00+00", receipts, outcomes)
+    assert after["stale"] and after["removed_by_object"] == {"Task": 1}
+
+
+def test_finding_rows_carry_a_remediation_hint_and_a_link_to_the_record(world: dict[str, Any]) -> None:
+    pack = pack_of(world, world["tmp"] / "hint-pack", org_url="https://demo.my.salesforce.com/")
+    html = pack.index.read_text()
+    for control in pack.bundle["governance"]["controls"]:
+        assert control["remediation"] == remediation.HINTS[control["control"]]
+        assert f"<strong>What to do:</strong> {escape(control['remediation']).replace('&#x27;', '&#39;')}" in html
+    assert pack.bundle["sources"]["org"] == "https://demo.my.salesforce.com/"
+    # The fixture's entities are not Salesforce ids: no link is made up for them.
+    rows = [r for c in pack.bundle["governance"]["controls"] for r in c["rows"] or []]
+    assert rows and all(r["record_url"] is None for r in rows)
+    assert remediation.record_url("https://demo.my.salesforce.com/", "02s5g000000001nAAA") == (
+        "https://demo.my.salesforce.com/02s5g000000001nAAA"
+    )
+    assert remediation.record_url(None, "02s5g000000001nAAA") is None
 
 
 def test_a_control_that_could_not_judge_shows_its_reason_never_no_findings(world: dict[str, Any]) -> None:
