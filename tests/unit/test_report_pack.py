@@ -410,6 +410,19 @@ def test_finding_rows_carry_a_remediation_hint_and_a_link_to_the_record(world: d
     assert remediation.record_url(None, "02s5g000000001nAAA") is None
 
 
+def test_finding_rows_about_a_record_name_its_owner(world: dict[str, Any]) -> None:
+    with duckdb.connect(str(world["warehouse"].path)) as con:
+        con.execute("ALTER TABLE marts.provenance_ledger ADD COLUMN owner_id VARCHAR")
+        con.execute("UPDATE marts.provenance_ledger SET owner_id = '0055g00000000AbAAI' WHERE record_id = '02s1'")
+    pack = pack_of(world, world["tmp"] / "owner-pack")
+    (control,) = [c for c in pack.bundle["governance"]["controls"] if c["control"] == "untagged_ai_content"]
+    owners = {r["entity_id"]: r["owner_id"] for r in control["rows"]}
+    assert owners == {"02s1": "0055g00000000AbAAI", "068a": None, "02s2": None}
+    assert '<code class="id">0055g00000000AbAAI</code>' in pack.index.read_text()
+    with (pack.folder / "data" / "findings.csv").open() as handle:
+        assert "0055g00000000AbAAI" in handle.read()
+
+
 def test_a_control_that_could_not_judge_shows_its_reason_never_no_findings(world: dict[str, Any]) -> None:
     pack = pack_of(world, world["tmp"] / "pack")
     html = (pack.folder / "index.html").read_text()

@@ -160,6 +160,7 @@ def collect_bundle(
         control["remediation"] = remediation.hint(str(control["control"]))
         for row in control["rows"] or []:
             row["record_url"] = remediation.record_url(org_url, row.get("entity_id"))
+            row["owner_url"] = remediation.record_url(org_url, row.get("owner_id"))
     governance["since_build"] = remediation.since_build(governance["as_of"], evidence["receipts"], evidence["outcomes"])
     return {
         "pack": {
@@ -299,7 +300,7 @@ def _csv_files(bundle: dict[str, Any]) -> dict[str, bytes]:
     ]
     return {
         "governance_summary.csv": _csv(collect.SUMMARY_COLUMNS, controls),
-        "findings.csv": _csv(("control", *collect.FINDING_COLUMNS, "record_url"), findings),
+        "findings.csv": _csv(("control", *collect.FINDING_COLUMNS, "record_url", "owner_id"), findings),
         "provenance_counts.csv": _csv(("dimension", "value", "records"), provenance),
         "retention_candidates.csv": _csv(collect.CANDIDATE_COLUMNS, bundle["retention"]["rows"]),
         "purge_receipts.csv": _csv(receipt_columns, receipts),
