@@ -24,6 +24,7 @@ from synthgov.cli import main
 from synthgov.lake import LocalLake
 from synthgov.report import ReportError, build_report, remediation
 from synthgov.report.lineage import latest_generation, layout, read_events, section, short_label
+from synthgov.report.lineage_groups import grouped
 from synthgov.retention.evidence import EvidenceLedger
 from synthgov.salesforce.ids import hash_record_id
 from synthgov.warehouse import DuckDBWarehouse
@@ -536,6 +537,43 @@ def test_lineage_shows_each_jobs_latest_generation(world: dict[str, Any]) -> Non
     # The cycle (extracted, then purged) is cut at the purge: the pipeline still runs left to right.
     assert by_id[f"dataset:{SF}/Lead"]["x"] < by_id["job:synthgov/synthgov_nightly.extract"]["x"]
     assert by_id["job:synthgov/synthgov_nightly.load"]["x"] < by_id["job:synthgov/synthgov_retention.apply"]["x"]
+
+
+def test_the_lineage_view_groups_datasets_by_stage_with_whole_labels(world: dict[str, Any]) -> None:
+    lineage = section(world["events"])
+    groups = {g["group"]: {d["label"]: d for d in g["datasets"]} for g in lineage["groups"]}
+    assert list(groups) == ["Salesforce objects", "Lake", "Raw", "Marts"]
+    assert groups["Salesforce objects"]["EmailMessage"]["dropped"] is True
+    assert groups["Salesforce objects"]["EmailMessage"]["written_by"] == ["synthgov_retention.apply"]
+    # The whole folder, not its last two parts or a cut label, and no partition folders.
+    assert "lake/raw/salesforce/Lead" in groups["Lake"]
+    assert "raw_salesforce.lead" in groups["Raw"]
+    html = pack_of(world, world["tmp"] / "groups-pack").index.read_text()
+    assert 'id="lineage-groups"' in html and "<h4>Lake (2)</h4>" in html
+
+
+def test_dbt_tests_fold_into_their_models() -> None:
+    wh = "duckdb:///w.duckdb"
+    model, test, failed = "job:synthgov/w.staging.stg_leads", "job:synthgov/w.staging.stg_leads.build.test", "x"
+    data = {
+        "nodes": [
+            {"id": model, "kind": "job", "namespace": "synthgov", "name": "w.staging.stg_leads", "state": "COMPLETE"},
+            {
+                "id": test,
+                "kind": "job",
+                "namespace": "synthgov",
+                "name": "w.staging.stg_leads.build.test",
+                "state": "COMPLETE",
+            },
+            {"id": failed, "kind": "job", "namespace": "synthgov", "name": "w.staging.stg_leads.test", "state": "FAIL"},
+            {"id": "dataset:t", "kind": "dataset", "namespace": wh, "name": "w.staging.stg_leads", "dropped": False},
+        ],
+        "edges": [{"source": model, "target": "dataset:t"}, {"source": "dataset:t", "target": test}],
+    }
+    ((only,),) = [g["datasets"] for g in grouped(data)]
+    assert only["label"] == "staging.stg_leads" and (only["tests"], only["tests_failed"]) == (2, 1)
+    assert only["written_by"] == ["w.staging.stg_leads"], "a test reads the model; it writes nothing"
+    assert [g["group"] for g in grouped(data)] == ["Staging"]
 
 
 def test_layout_of_nothing_and_labels() -> None:
