@@ -59,7 +59,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import DAG, Asset, Param, TriggerRule, get_current_context, task
 
 from synthgov_airflow.assets import RETENTION_CANDIDATES
@@ -68,6 +67,7 @@ from synthgov_airflow.operators.retention import (
     REJECTION_REASON,
     RetentionApplyOperator,
     RetentionApprovalBranchOperator,
+    RetentionApprovalOperator,
     RetentionEvidenceOperator,
     RetentionPlanOperator,
     RetentionPurgeStoresOperator,
@@ -159,7 +159,7 @@ def retention_dag(dag_id: str, *, schedule: list[Asset] | None, ad_hoc: bool) ->
         doc_md=__doc__,
         params=AD_HOC_PARAMS if ad_hoc else {},
     ) as dag:
-        approve = ApprovalOperator(
+        approve = RetentionApprovalOperator(
             task_id=APPROVE,
             subject="Approve retention plan {{ ti.xcom_pull(task_ids='plan')['plan_id'] }}",
             body="{{ ti.xcom_pull(task_ids='plan')['card'] }}",

@@ -122,9 +122,7 @@ def test_scheduled_runs_need_no_reason(world: World) -> None:
     from airflow.serialization.serialized_objects import DagSerialization
 
     scheduled = _parse("synthgov_retention_scheduled")
-    assert [a.name for a in scheduled.timetable.asset_condition.iter_assets().values()] == [
-        "synthgov_retention_candidates"
-    ]
+    assert [a.name for a in scheduled.timetable.asset_condition.objects] == ["synthgov_retention_candidates"]
     # What the scheduler's create_dagrun checks for an asset-triggered run (no conf), for both DAGs.
     as_scheduler = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(scheduled))
     assert as_scheduler.params.deep_merge(None).validate() == {}
@@ -153,7 +151,9 @@ class _Webhook(BaseHTTPRequestHandler):
         pass
 
 
-def test_a_failed_run_is_reported_to_the_alert_connection(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_run_is_reported_to_the_alert_connection(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Webhook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Webhook.received.clear()
@@ -172,20 +172,23 @@ def test_a_failed_run_is_reported_to_the_alert_connection(world: World, monkeypa
                 }
             ),
         )
+        # The scheduled purge, with no policy files to plan by: dag.test() builds the DAG callback's context
+        # from the serialized tasks, which cannot resolve the ad-hoc DAG's required reason.
+        (tmp_path / "no-policies").mkdir()
+        monkeypatch.setenv("SYNTHGOV_POLICY_DIR", str(tmp_path / "no-policies"))
         bag = DagBag(dag_folder=REPO / "dags" / "synthgov_retention.py")
-        conf = {"dry_run": False, "reason": "TICKET-1", "policy_ids": ["no-such-policy"]}
-        run = bag.dags["synthgov_retention"].test(run_conf=conf)
+        run = bag.dags["synthgov_retention_scheduled"].test()
         assert run.state == DagRunState.FAILED
     finally:
         server.shutdown()
     assert len(_Webhook.received) == 1, "one message per failed run"
     headers, message = _Webhook.received[0]
     assert headers["Authorization"] == "Bearer alert-token-not-for-the-message"
-    assert message["dag_id"] == "synthgov_retention" and message["run_id"] == run.run_id
+    assert message["dag_id"] == "synthgov_retention_scheduled" and message["run_id"] == run.run_id
     # Airflow names the failed task that decided the run: the plan, or the watcher that fails the run for it.
     assert message["failed_task"] in {"plan", "watcher"}
     assert message["reason"] == "task_failure"
-    assert "synthgov_retention" in message["text"] and run.run_id in message["text"]
+    assert "synthgov_retention_scheduled" in message["text"] and run.run_id in message["text"]
     assert "alert-token" not in json.dumps(message)
 
 

@@ -21,6 +21,7 @@ from synthgov_airflow.operators.retention.plan import RetentionApprovalBranchOpe
 from synthgov_airflow.operators.retention.steps import (
     REJECTION_REASON,
     RetentionApplyOperator,
+    RetentionApprovalOperator,
     RetentionEvidenceOperator,
     RetentionPurgeStoresOperator,
     RetentionVerifyOperator,
@@ -30,6 +31,7 @@ __all__ = [
     "REJECTION_REASON",
     "RetentionApplyOperator",
     "RetentionApprovalBranchOperator",
+    "RetentionApprovalOperator",
     "RetentionEvidenceOperator",
     "RetentionPlanOperator",
     "RetentionPurgeStoresOperator",

@@ -8,11 +8,34 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+
 from synthgov_airflow.operators.retention.base import RetentionStep, Seen, dropped, plan_summary
 
 # The approval step's option that skips the purge, and the field in which the approver says why.
 REJECT = "Reject"
 REJECTION_REASON = "comment"
+# The approver's answer, kept under its own key: a rejection skips downstream by raising, so the
+# ApprovalOperator's return value never becomes an XCom when it matters most.
+ANSWER_KEY = "answer"
+
+
+class RetentionApprovalOperator(ApprovalOperator):
+    """Airflow's ApprovalOperator that also keeps the answer (option, fields, who, when) for ``evidence``."""
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        if "error" not in event:
+            context["ti"].xcom_push(
+                key=ANSWER_KEY,
+                value={
+                    "chosen_options": list(event["chosen_options"]),
+                    "params_input": dict(event.get("params_input") or {}),
+                    "responded_by_user": event.get("responded_by_user"),
+                    "responded_at": str(event.get("responded_at")),
+                },
+            )
+        return super().execute_complete(context, event)
+
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -252,7 +275,7 @@ class RetentionEvidenceOperator(_AppliedStep):
         dag_run = context["dag_run"]
         airflow_run = {"dag_id": str(dag_run.dag_id), "run_id": str(dag_run.run_id)}
         if not applied:
-            answer = ti.xcom_pull(task_ids=self.approve_task)
+            answer = ti.xcom_pull(task_ids=self.approve_task, key=ANSWER_KEY)
             if isinstance(answer, dict) and REJECT in (answer.get("chosen_options") or []):
                 return self._rejected(context, answer, airflow_run)
             raise AirflowSkipException("apply did not run: nothing was changed, so there is nothing to evidence")
@@ -321,6 +344,7 @@ class RetentionEvidenceOperator(_AppliedStep):
 
 __all__ = [
     "RetentionApplyOperator",
+    "RetentionApprovalOperator",
     "RetentionEvidenceOperator",
     "RetentionPurgeStoresOperator",
     "RetentionVerifyOperator",
