@@ -4,12 +4,18 @@
 Purges expired AI-generated and synthetic content from Salesforce, the lake and the warehouse,
 under `include/policies/retention.yml`, and proves it in a hash-chained evidence ledger.
 
-- **Scheduled**: runs after every nightly build (the asset `synthgov_retention_candidates`) and takes
-  every record that is due. The trigger form's parameters do not apply to scheduled runs.
-- **Ad hoc** (*Trigger* in the UI): narrow the purge by policy, object, generating tool or model, or
-  explicit record ids; a reason is required; `dry_run` is on by default. For incident response (a
-  compromised generation tool), set `scope` to `all_ai` and name the tool: everything it made goes,
-  due or not, after approval. See the README's incident-response runbook.
+Two DAGs with the same tasks:
+
+- **`synthgov_retention_scheduled`** runs after every nightly build (the asset
+  `synthgov_retention_candidates`) and takes every record that is due; it has no parameters
+  (*Trigger* on it runs the scheduled purge now).
+- **`synthgov_retention`** is the ad-hoc purge (*Trigger* in the UI): narrow it by policy, object,
+  generating tool or model, or explicit record ids; `dry_run` is on by default. The form requires a
+  reason and refuses to start a run without one (Airflow validates a DAG's params when it creates
+  any run, scheduled ones included, which is why the scheduled purge is a DAG of its own). For
+  incident response (a compromised generation tool), set `scope` to `all_ai` and name the tool:
+  everything it made goes, due or not, human-reviewed or not (a legal hold still wins), after
+  approval. See the README's incident-response runbook.
 
 Tasks: `plan` (candidates from the marts, each read back from Salesforce: still AI-made, still
 expired, not on hold; the plan file and its SHA-256 in the lake; a dry run stops here) →
@@ -26,11 +32,14 @@ data-platform with compliance (synthgov maintainers)
 
 #### Triage
 
+- **The trigger form refuses the run**: a field is invalid (no reason, a max of 0); nothing started.
 - **`plan` fails with "cannot plan this purge"**: a parameter is wrong (unknown policy id, malformed
-  record id, no reason for an ad-hoc run); the message says which. Trigger again with it fixed.
+  record id, a reason of blanks); the message says which. Trigger again with it fixed.
 - **`plan` is skipped**: a dry run, or nothing matched (the message says why). Nothing was changed.
-- **`approve` waits**: the plan needs a person. Open *Required actions* in the UI, read the plan summary,
-  approve or reject. Rejecting skips the rest; nothing is changed.
+- **`approve` waits**: the plan needs a person. Open *Required actions* in the UI: the card says what
+  would go (by object, policy and tool), what is left alone and why, shows a sample of the records
+  and links to the whole plan (`/governance/plans/<plan_id>`). Approve, or reject with a reason in
+  the form's field: `evidence` writes the rejection (who, why) to the ledger; nothing is changed.
 - **`apply` fails with "changed after it was made"**: the plan file in the lake is not the one that was
   planned and approved. Nothing was applied. Find out who changed it; trigger a new run.
 - **`apply` fails otherwise**: clearing it is safe. Its Bulk API 2.0 jobs are journalled next to the
@@ -39,6 +48,7 @@ data-platform with compliance (synthgov maintainers)
   the message lists it. The evidence entry records the failure. Clear `purge_stores` and `verify`.
 - **`evidence` fails**: the ledger could not be written or its chain is broken: run
   `synthgov evidence verify` and escalate to compliance before any further purge.
+- **`evidence` succeeds after a rejection**: that is the rejection's ledger entry (`retention.rejected`).
 - **`report` is skipped**: nothing was applied (dry run, rejected or failed plan), so the nightly's
   pack still stands. **`report` fails** (and so the run): the message names the source it could not read
   or the folder it could not write. The purge and its evidence entry are complete; clear `report`, or
@@ -49,14 +59,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.providers.standard.operators.hitl import ApprovalOperator
-from airflow.sdk import DAG, Param, TriggerRule, get_current_context, task
+from airflow.sdk import DAG, Asset, Param, TriggerRule, get_current_context, task
 
 from synthgov_airflow.assets import RETENTION_CANDIDATES
 from synthgov_airflow.notifiers import failure_notifiers
 from synthgov_airflow.operators.retention import (
+    REJECTION_REASON,
     RetentionApplyOperator,
     RetentionApprovalBranchOperator,
+    RetentionApprovalOperator,
     RetentionEvidenceOperator,
     RetentionPlanOperator,
     RetentionPurgeStoresOperator,
@@ -67,136 +78,151 @@ from synthgov_airflow.pools import WAREHOUSE_POOL
 APPROVE = "approve"
 APPLY = "apply"
 
-with DAG(
-    dag_id="synthgov_retention",
-    schedule=[RETENTION_CANDIDATES],
-    catchup=False,
-    max_active_runs=1,
-    default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=2)},
-    on_failure_callback=failure_notifiers(),
-    tags=["synthgov", "salesforce", "retention", "gdpr"],
-    doc_md=__doc__,
-    params={
-        "dry_run": Param(
-            True,
-            type="boolean",
-            title="Dry run",
-            description="Plan only: say what would be purged and change nothing. Ad-hoc runs only.",
-        ),
-        "reason": Param(
-            None,
-            type=["null", "string"],
-            title="Reason (required)",
-            description="Why this purge: a ticket, an incident, a regulator's request. Goes into the evidence ledger.",
-        ),
-        "policy_ids": Param(
-            [],
-            type=["null", "array"],
-            items={"type": "string"},
-            title="Policy ids",
-            description="Only these policies of retention.yml (one per line). Empty: all.",
-        ),
-        "objects": Param(
-            [],
-            type=["null", "array"],
-            items={"type": "string"},
-            title="Objects",
-            description="Only these Salesforce objects, e.g. EmailMessage (one per line). Empty: all.",
-        ),
-        "tools": Param(
-            [],
-            type=["null", "array"],
-            items={"type": "string"},
-            title="Generating tools",
-            description="Only content made by these tools (as the provenance ledger names them).",
-        ),
-        "models": Param(
-            [],
-            type=["null", "array"],
-            items={"type": "string"},
-            title="Generating models",
-            description="Only content made by these models.",
-        ),
-        "record_ids": Param(
-            [],
-            type=["null", "array"],
-            items={"type": "string"},
-            title="Record ids",
-            description="Only these 15- or 18-character Salesforce ids (one per line).",
-        ),
-        "scope": Param(
-            "due",
-            type="string",
-            enum=["due", "all_ai"],
-            title="Scope",
-            description="due: records past their retention. all_ai: everything the named tools or models made "
-            "(incident response; needs tools or models, always needs approval).",
-        ),
-        "max_records": Param(
-            None,
-            type=["null", "integer"],
-            minimum=1,
-            title="Max records",
-            description="At most this many records in this run (the policies' caps apply as well).",
-        ),
-    },
-):
-    approve = ApprovalOperator(
-        task_id=APPROVE,
-        subject="Approve retention plan {{ ti.xcom_pull(task_ids='plan')['plan_id'] }}",
-        body=(
-            "**{{ ti.xcom_pull(task_ids='plan')['planned'] }} records** would be purged: "
-            "{{ ti.xcom_pull(task_ids='plan')['by_object'] }}.\n\n"
-            "Why a person must approve: {{ ti.xcom_pull(task_ids='plan')['approval_why'] | join('; ') }}.\n\n"
-            "Run kind: {{ ti.xcom_pull(task_ids='plan')['run_kind'] }}; reason: {{ params.reason or '-' }}.\n\n"
-            "Plan file: `{{ ti.xcom_pull(task_ids='plan')['plan_uri'] }}` "
-            "(SHA-256 `{{ ti.xcom_pull(task_ids='plan')['sha256'] }}`)."
-        ),
-        response_timeout=timedelta(days=3),
-    )
+AD_HOC_PARAMS = {
+    "dry_run": Param(
+        True,
+        type="boolean",
+        title="Dry run",
+        description="Plan only: say what would be purged and change nothing.",
+    ),
+    # No default and no null: the form will not start a run without it (the scheduled DAG has no params).
+    "reason": Param(
+        type="string",
+        minLength=1,
+        title="Reason",
+        description="Why this purge: a ticket, an incident, a regulator's request. Goes into the evidence ledger.",
+    ),
+    "policy_ids": Param(
+        [],
+        type=["null", "array"],
+        items={"type": "string"},
+        title="Policy ids",
+        description="Only these policies of retention.yml (one per line). Empty: all.",
+    ),
+    "objects": Param(
+        [],
+        type=["null", "array"],
+        items={"type": "string"},
+        title="Objects",
+        description="Only these Salesforce objects, e.g. EmailMessage (one per line). Empty: all.",
+    ),
+    "tools": Param(
+        [],
+        type=["null", "array"],
+        items={"type": "string"},
+        title="Generating tools",
+        description="Only content made by these tools (as the provenance ledger names them).",
+    ),
+    "models": Param(
+        [],
+        type=["null", "array"],
+        items={"type": "string"},
+        title="Generating models",
+        description="Only content made by these models.",
+    ),
+    "record_ids": Param(
+        [],
+        type=["null", "array"],
+        items={"type": "string"},
+        title="Record ids",
+        description="Only these 15- or 18-character Salesforce ids (one per line).",
+    ),
+    "scope": Param(
+        "due",
+        type="string",
+        enum=["due", "all_ai"],
+        title="Scope",
+        description="due: records past their retention. all_ai: everything the named tools or models made, "
+        "due or not, human-reviewed or not; never a record on legal hold (incident response; needs tools or "
+        "models, always needs approval).",
+    ),
+    "max_records": Param(
+        None,
+        type=["null", "integer"],
+        minimum=1,
+        title="Max records",
+        description="At most this many records in this run (the policies' caps apply as well).",
+    ),
+}
 
-    # Steps that read or change data are operators: they report OpenLineage lineage and facets.
-    planned = RetentionPlanOperator(task_id="plan")
-    branch = RetentionApprovalBranchOperator(
-        task_id="needs_approval", plan_task=planned.task_id, approve_task=approve.task_id, apply_task=APPLY
-    )
-    applied = RetentionApplyOperator(
-        task_id=APPLY,
-        plan_task=planned.task_id,
-        approve_task=approve.task_id,
-        trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
-    )
-    stores = RetentionPurgeStoresOperator(task_id="purge_stores", plan_task=planned.task_id, pool=WAREHOUSE_POOL)
-    checked = RetentionVerifyOperator(task_id="verify", plan_task=planned.task_id)
-    written = RetentionEvidenceOperator(
-        task_id="evidence",
-        plan_task=planned.task_id,
-        apply_task=applied.task_id,
-        purge_task=stores.task_id,
-        verify_task=checked.task_id,
-        trigger_rule=TriggerRule.ALL_DONE,
-    )
 
-    @task(trigger_rule=TriggerRule.ALL_DONE, pool=WAREHOUSE_POOL)
-    def report() -> str:
-        """The regulator evidence pack after the purge, whether evidence and verification passed or not."""
-        from airflow.sdk.exceptions import AirflowSkipException
+def retention_dag(dag_id: str, *, schedule: list[Asset] | None, ad_hoc: bool) -> DAG:
+    """One purge DAG: plan, approval, apply, stores, verify, evidence, report (the module docstring)."""
+    with DAG(
+        dag_id=dag_id,
+        schedule=schedule,
+        catchup=False,
+        max_active_runs=1,
+        default_args={"owner": "data-platform", "retries": 2, "retry_delay": timedelta(minutes=2)},
+        on_failure_callback=failure_notifiers(),
+        tags=["synthgov", "salesforce", "retention", "gdpr"],
+        doc_md=__doc__,
+        params=AD_HOC_PARAMS if ad_hoc else {},
+    ) as dag:
+        approve = RetentionApprovalOperator(
+            task_id=APPROVE,
+            subject="Approve retention plan {{ ti.xcom_pull(task_ids='plan')['plan_id'] }}",
+            body="{{ ti.xcom_pull(task_ids='plan')['card'] }}",
+            params={
+                REJECTION_REASON: Param(
+                    None,
+                    type=["null", "string"],
+                    title="Why (when you reject)",
+                    description="Your reason goes into the evidence ledger with your name.",
+                )
+            },
+            response_timeout=timedelta(days=3),
+        )
 
-        from synthgov_airflow import tasks
+        # Steps that read or change data are operators: they report OpenLineage lineage and facets.
+        planned = RetentionPlanOperator(task_id="plan", run_kind="ad_hoc" if ad_hoc else "scheduled")
+        branch = RetentionApprovalBranchOperator(
+            task_id="needs_approval", plan_task=planned.task_id, approve_task=approve.task_id, apply_task=APPLY
+        )
+        applied = RetentionApplyOperator(
+            task_id=APPLY,
+            plan_task=planned.task_id,
+            approve_task=approve.task_id,
+            trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
+        )
+        stores = RetentionPurgeStoresOperator(task_id="purge_stores", plan_task=planned.task_id, pool=WAREHOUSE_POOL)
+        checked = RetentionVerifyOperator(task_id="verify", plan_task=planned.task_id)
+        written = RetentionEvidenceOperator(
+            task_id="evidence",
+            plan_task=planned.task_id,
+            approve_task=approve.task_id,
+            apply_task=applied.task_id,
+            purge_task=stores.task_id,
+            verify_task=checked.task_id,
+            trigger_rule=TriggerRule.ALL_DONE,
+        )
 
-        if not get_current_context()["ti"].xcom_pull(task_ids=APPLY):
-            raise AirflowSkipException("no plan was applied, so nothing changed: the nightly's pack still stands")
-        return tasks.build_report()
+        @task(trigger_rule=TriggerRule.ALL_DONE, pool=WAREHOUSE_POOL)
+        def report() -> str:
+            """The regulator evidence pack after the purge, whether evidence and verification passed or not."""
+            from airflow.sdk.exceptions import AirflowSkipException
 
-    @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)
-    def watcher() -> None:
-        """Fails the run when any task failed: `evidence` runs after failures too, and a leaf that
-        succeeds or skips would otherwise make a failed purge look like a successful run."""
-        from airflow.sdk.exceptions import AirflowFailException
+            from synthgov_airflow import tasks
 
-        raise AirflowFailException("a task of this run failed; its log says why")
+            if not get_current_context()["ti"].xcom_pull(task_ids=APPLY):
+                raise AirflowSkipException("no plan was applied, so nothing changed: the nightly's pack still stands")
+            return tasks.build_report()
 
-    planned >> branch >> [approve, applied]
-    approve >> applied
-    applied >> stores >> checked >> written >> report()
-    [planned, branch, approve, applied, stores, checked, written] >> watcher()
+        @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)
+        def watcher() -> None:
+            """Fails the run when any task failed: `evidence` runs after failures too, and a leaf that
+            succeeds or skips would otherwise make a failed purge look like a successful run."""
+            from airflow.sdk.exceptions import AirflowFailException
+
+            raise AirflowFailException("a task of this run failed; its log says why")
+
+        planned >> branch >> [approve, applied]
+        # Not approve >> evidence: a rejection skips approve's direct downstream, and evidence records it.
+        approve >> applied
+        applied >> stores >> checked >> written >> report()
+        [planned, branch, approve, applied, stores, checked, written] >> watcher()
+    return dag
+
+
+ad_hoc_purge = retention_dag("synthgov_retention", schedule=None, ad_hoc=True)
+scheduled_purge = retention_dag("synthgov_retention_scheduled", schedule=[RETENTION_CANDIDATES], ad_hoc=False)

@@ -332,7 +332,8 @@ def run_evidence(args: argparse.Namespace) -> int:
 
 def _entry_line(entry: dict[str, Any]) -> str:
     """One entry in short form: what a person scans for (never the per-record outcomes themselves)."""
-    details = [f"{name}={entry[name]}" for name in ("policy", "policy_id", "run_id", "approver") if entry.get(name)]
+    names = ("policy", "policy_id", "run_id", "approver", "rejected_by")
+    details = [f"{name}={entry[name]}" for name in names if entry.get(name)]
     if isinstance(entry.get("plan_sha256"), str):
         details.append(f"plan={entry['plan_sha256'][:12]}")
     if isinstance(entry.get("counts"), dict):

@@ -2,7 +2,8 @@
 
 The pack of the governed demo org after a scheduled purge is rendered twice: once to a screenshot
 (kept under tests/e2e/artifacts/, which git ignores) and once to the DOM, which must show every
-control, its counts, the receipt's ledger hash and the lineage graph. Chromium is Debian's package
+control, its counts, the receipt's ledger hash and the lineage graph; then printed to PDF, whose text
+(poppler's pdftotext) must hold the finding rows that sit in collapsed sections on screen. Chromium is Debian's package
 (`.ci/run` installs it); the test never downloads a browser and skips without one.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from synthgov.report import Pack, build_report
+from synthgov.report.build import FINDINGS_SHOWN
 from synthgov.retention.run import run_scheduled
 from tests.retention_world import Built, World
 from tests.unit.test_report_pack import write_events
@@ -115,3 +117,23 @@ def test_chromium_renders_the_pack_offline(chromium: str, pack: Pack, tmp_path: 
     assert graph is not None, "the lineage graph is drawn"
     assert graph.group(0).count('class="node job') >= 3 and 'class="edge"' in graph.group(0)
     assert "dropped" in graph.group(0), "the purge's DROP shows on the Salesforce object"
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="install Debian's poppler-utils to read the PDF")
+def test_the_printed_pack_holds_every_finding_row(chromium: str, pack: Pack, tmp_path: Path) -> None:
+    pdf = tmp_path / "report.pdf"
+    _run(chromium, tmp_path / "profile-pdf", f"--print-to-pdf={pdf}", "--no-pdf-header-footer", pack.index.as_uri())
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copyfile(pdf, ARTIFACTS / "report.pdf")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    shown = [
+        row
+        for control in pack.bundle["governance"]["controls"]
+        for row in (control["rows"] or [])[:FINDINGS_SHOWN]
+        if row.get("entity_id")
+    ]
+    assert shown, "the demo org has findings"
+    missing = [row["entity_id"] for row in shown if str(row["entity_id"]) not in text]
+    # Every row of every control's (on screen collapsed) table is on paper.
+    assert not missing, f"{len(missing)} of {len(shown)} finding rows are not in the PDF, e.g. {missing[:5]}"

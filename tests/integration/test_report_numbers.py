@@ -34,9 +34,26 @@ def test_the_pack_numbers_are_the_marts_numbers(world: World, built: Built, tmp_
         lake=world.lake,
         events_file=events,
         dbt_project=built.root / "dbt_project",
+        org_url=world.org.instance_url,
     )
     bundle = json.loads((pack.folder / "bundle.json").read_text())
     q = world.warehouse.query
+
+    # The purge ran after the marts were built: the pack says so and counts what it removed.
+    later = bundle["governance"]["since_build"]
+    entry = json.loads(world.lake.get_bytes(run.appended.key))
+    purged = sum(1 for o in entry["outcomes"] if o["outcome"] in ("purged", "already_deleted"))
+    assert later["stale"] and later["purges"] == 1 and later["removed"] == purged > 0
+    # Finding rows about a record carry its owner as the provenance ledger has it, and a link to it in the org.
+    owners = {
+        (str(o), str(r)): w for o, r, w in q("SELECT object_name, record_id, owner_id FROM marts.provenance_ledger")
+    }
+    rows = [r for c in bundle["governance"]["controls"] for r in c["rows"] or []]
+    about_records = [r for r in rows if (r["object_name"], r["entity_id"]) in owners]
+    assert about_records
+    for r in about_records:
+        assert r["owner_id"] == owners[(r["object_name"], r["entity_id"])]
+        assert r["record_url"] == f"{world.org.instance_url.rstrip('/')}/{r['entity_id']}"
 
     summary = {
         row[0]: row[1:]

@@ -104,6 +104,29 @@ def test_an_ad_hoc_run_filtered_by_tool_purges_only_that_tools_content(world: Wo
     assert set(result.counts) == {"purged"}
 
 
+def test_an_incident_purge_takes_human_reviewed_records_of_the_tool_and_a_due_run_spares_them(world: World) -> None:
+    scheduled = make_plan(world)
+    tool = _most_common_tool(scheduled)
+    reviewed = next(
+        r for r in scheduled.planned if r["ai_tool"] == tool and r["object_name"] in ("EmailMessage", "Task")
+    )
+    obj, rid = reviewed["object_name"], reviewed["record_id"]
+    world.org.rest("PATCH", f"sobjects/{obj}/{rid}", json={"Human_Reviewed__c": True})
+    incident = PlanRequest(run_kind="ad_hoc", reason="INC-8: tool misused", tools=(tool,), scope="all_ai")
+    taken = make_plan(world, incident)
+    (row,) = [r for r in taken.rows if r["record_id"] == rid]
+    assert row["status"] == "planned" and row["human_reviewed"] is True
+    # The demo's tool already made reviewed records that a due run spares; the incident takes them all.
+    reviewed_planned = sum(1 for r in taken.planned if r["human_reviewed"])
+    assert taken.manifest["counts"]["human_reviewed"] == reviewed_planned > 1
+    # Its subject, as the org holds it, is what the approver reads in the sample and on the plan's page.
+    assert row["label"] == world.org.rest("GET", f"sobjects/{obj}/{rid}")["Subject"]
+    due = make_plan(world, PlanRequest(run_kind="ad_hoc", reason="TICKET-3", record_ids=(rid,)))
+    (spared,) = due.rows
+    assert (spared["status"], spared["reason"]) == ("skipped", "human_reviewed")
+    assert [g["reason"] for g in due.manifest["skip_groups"]] == ["human_reviewed"]
+
+
 def test_apply_refuses_an_altered_plan(world: World) -> None:
     plan = make_plan(world)
     key = f"{plan_prefix(plan.plan_id)}/plan.parquet"

@@ -1,4 +1,5 @@
-"""The retention DAG with dag.test(): an ad-hoc purge end to end, and a plan that waits for a person.
+"""The retention DAGs with dag.test(): an ad-hoc purge end to end, the scheduled purge without params,
+the trigger form's required reason, and a plan that waits for a person who approves or rejects it.
 
 The approval is given the way the UI gives it: the task parks in AWAITING_INPUT; the test records a
 response on its Human-in-the-loop row and resumes it, as Airflow's HITL API does, from another thread
@@ -38,12 +39,16 @@ def world(
     return world
 
 
-@pytest.fixture
-def dag() -> Any:
+def _parse(dag_id: str = "synthgov_retention") -> Any:
     # A fresh parse per test: dag.test() merges a run's conf into the DAG object's params.
     bag = DagBag(dag_folder=REPO / "dags" / "synthgov_retention.py")
     assert not bag.import_errors
-    return bag.dags["synthgov_retention"]
+    return bag.dags[dag_id]
+
+
+@pytest.fixture
+def dag() -> Any:
+    return _parse()
 
 
 def _states(run: Any) -> dict[str, str]:
@@ -81,12 +86,56 @@ def test_an_ad_hoc_dry_run_through_the_dag_changes_nothing(world: World, dag: An
     assert EvidenceLedger(world.lake).entries() == []
 
 
-def test_a_missing_reason_fails_the_plan_and_deletes_nothing(world: World, dag: Any) -> None:
+@pytest.mark.parametrize("conf", [{"dry_run": False}, {"dry_run": False, "reason": ""}])
+def test_the_form_refuses_an_ad_hoc_purge_without_a_reason_before_a_run_starts(
+    world: World, dag: Any, conf: dict[str, Any]
+) -> None:
+    from airflow.models.dagrun import DagRun
+    from airflow.sdk.exceptions import ParamValidationError
+    from airflow.utils.session import create_session
+
+    def runs() -> int:
+        with create_session() as session:
+            return int(session.query(DagRun).filter(DagRun.dag_id == "synthgov_retention").count())
+
+    before, runs_before = world.deleted(), runs()
+    with pytest.raises(ParamValidationError, match="reason"):
+        dag.test(run_conf=conf)
+    assert runs() == runs_before, "no run was created"
+    assert world.deleted() == before
+    # The form marks it required: Airflow's UI requires a field whose type does not admit null.
+    schema = dag.params.get_param("reason").schema
+    assert (schema["type"], schema["minLength"]) == ("string", 1)
+
+
+def test_a_reason_of_blanks_passes_the_form_and_the_plan_refuses_it(world: World, dag: Any) -> None:
     before = world.deleted()
-    run = dag.test(run_conf={"dry_run": False})
+    run = dag.test(run_conf={"dry_run": False, "reason": "   "})
     assert run.state == DagRunState.FAILED
     assert _states(run)["plan"] == "failed"
     assert world.deleted() == before
+
+
+def test_scheduled_runs_need_no_reason(world: World) -> None:
+    """Airflow validates a DAG's params whenever it creates a run, asset-triggered ones included: the
+    scheduled purge has none to fail, and its runs take every due record."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    scheduled = _parse("synthgov_retention_scheduled")
+    assert [a.name for a in scheduled.timetable.asset_condition.objects] == ["synthgov_retention_candidates"]
+    # What the scheduler's create_dagrun checks for an asset-triggered run (no conf), for both DAGs.
+    as_scheduler = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(scheduled))
+    assert as_scheduler.params.deep_merge(None).validate() == {}
+    ad_hoc = DagSerialization.deserialize_dag(DagSerialization.serialize_dag(_parse()))
+    with pytest.raises(Exception, match="reason"):
+        ad_hoc.params.deep_merge(None).validate()
+    due = {rid for _, rid in world.labelled("retention_due")}
+    before = world.deleted()
+    run = scheduled.test()
+    assert run.state == DagRunState.SUCCESS, _states(run)
+    assert {rid for _, rid in world.deleted() - before} == due
+    (entry,) = EvidenceLedger(world.lake).entries()
+    assert entry["run_kind"] == "scheduled" and entry["reason"] is None
 
 
 class _Webhook(BaseHTTPRequestHandler):
@@ -102,7 +151,9 @@ class _Webhook(BaseHTTPRequestHandler):
         pass
 
 
-def test_a_failed_run_is_reported_to_the_alert_connection(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failed_run_is_reported_to_the_alert_connection(
+    world: World, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Webhook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     _Webhook.received.clear()
@@ -121,19 +172,23 @@ def test_a_failed_run_is_reported_to_the_alert_connection(world: World, monkeypa
                 }
             ),
         )
+        # The scheduled purge, with no policy files to plan by: dag.test() builds the DAG callback's context
+        # from the serialized tasks, which cannot resolve the ad-hoc DAG's required reason.
+        (tmp_path / "no-policies").mkdir()
+        monkeypatch.setenv("SYNTHGOV_POLICY_DIR", str(tmp_path / "no-policies"))
         bag = DagBag(dag_folder=REPO / "dags" / "synthgov_retention.py")
-        run = bag.dags["synthgov_retention"].test(run_conf={"dry_run": False})
+        run = bag.dags["synthgov_retention_scheduled"].test()
         assert run.state == DagRunState.FAILED
     finally:
         server.shutdown()
     assert len(_Webhook.received) == 1, "one message per failed run"
     headers, message = _Webhook.received[0]
     assert headers["Authorization"] == "Bearer alert-token-not-for-the-message"
-    assert message["dag_id"] == "synthgov_retention" and message["run_id"] == run.run_id
+    assert message["dag_id"] == "synthgov_retention_scheduled" and message["run_id"] == run.run_id
     # Airflow names the failed task that decided the run: the plan, or the watcher that fails the run for it.
     assert message["failed_task"] in {"plan", "watcher"}
     assert message["reason"] == "task_failure"
-    assert "synthgov_retention" in message["text"] and run.run_id in message["text"]
+    assert "synthgov_retention_scheduled" in message["text"] and run.run_id in message["text"]
     assert "alert-token" not in json.dumps(message)
 
 
@@ -144,11 +199,16 @@ def test_no_failure_notifier_without_an_alert_connection(monkeypatch: pytest.Mon
     assert {dag_id: dag.on_failure_callback for dag_id, dag in bag.dags.items()} == {
         "synthgov_nightly": None,
         "synthgov_retention": None,
+        "synthgov_retention_scheduled": None,
     }
 
 
-def _respond(dag_id: str, task_id: str, user: str, option: str, timeout: float = 120) -> list[str]:
-    """Wait for the task to park in AWAITING_INPUT, then answer for `user` as the HITL API does."""
+def _respond(
+    dag_id: str, task_id: str, user: str, option: str, timeout: float = 120, params_input: dict[str, Any] | None = None
+) -> list[str]:
+    """Wait for the task to park in AWAITING_INPUT, then answer for `user` as the HITL API does.
+
+    Returns the task's state, the subject and the body the person read."""
     from airflow.models.hitl import HITLDetail
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.trigger import handle_event_submit
@@ -170,11 +230,11 @@ def _respond(dag_id: str, task_id: str, user: str, option: str, timeout: float =
             if ti is not None:
                 seen.append(str(ti.state))
                 detail = session.query(HITLDetail).filter(HITLDetail.ti_id == ti.id).one()
-                seen.append(detail.subject)
+                seen += [detail.subject, detail.body or ""]
                 detail.responded_by = {"id": user, "name": user}
                 detail.responded_at = timezone.utcnow()
                 detail.chosen_options = [option]
-                detail.params_input = {}
+                detail.params_input = dict(params_input or {})
                 session.add(detail)
                 event = TriggerEvent(detail.as_resume_event_payload())  # type: ignore[no-untyped-call]
                 handle_event_submit(event, task_instance=ti, session=session)
@@ -194,8 +254,10 @@ def test_a_plan_over_the_threshold_waits_for_a_person(world: World, dag: Any, an
     seen: list[str] = []
     deleted_while_waiting: list[set[tuple[str, str]]] = []
 
+    why = {"comment": "INC-9 is a false alarm: the tool was not compromised"} if answer == "Reject" else {}
+
     def approver() -> None:
-        seen.extend(_respond("synthgov_retention", "approve", "compliance.officer", answer))
+        seen.extend(_respond("synthgov_retention", "approve", "compliance.officer", answer, params_input=why))
 
     thread = threading.Thread(target=approver)
     thread.start()
@@ -204,10 +266,29 @@ def test_a_plan_over_the_threshold_waits_for_a_person(world: World, dag: Any, an
     assert seen and seen[0] == "awaiting_input", f"the plan must wait for a person: {_states(run)}"
     assert "Approve retention plan" in seen[1]
     del deleted_while_waiting
+    body = seen[2]
+    plan = next(p for p in world.lake.list("retention/plans/") if p.endswith("/manifest.json"))
+    manifest = json.loads(world.lake.get_bytes(plan))
+    # The card the person read: counts in words, what stays and why, a sample, the plan's page.
+    assert body.startswith(f"**{manifest['counts']['planned']} records** would be purged: ")
+    assert f"made by {tool}" in body and "{'" not in body and "file://" not in body
+    assert all(f"{group['meaning']} (" in body for group in manifest["skip_groups"])
+    sample = [line for line in body.splitlines() if line.startswith("| ") and tool in line]
+    assert sample and len(sample) == len(manifest["sample"])
+    assert f"(/governance/plans/{manifest['plan_id']})" in body
     gone = world.deleted() - before
     if answer == "Reject":
         assert gone == set()
-        assert _states(run)["apply"] == "skipped"
+        states = _states(run)
+        assert states["apply"] == "skipped" and states["evidence"] == "success"
+        assert run.state == DagRunState.SUCCESS, states
+        ledger = EvidenceLedger(world.lake)
+        assert ledger.verify().ok
+        (rejected,) = ledger.entries()
+        assert rejected["kind"] == "retention.rejected" and rejected["plan_id"] == manifest["plan_id"]
+        assert rejected["rejected_by"] == "compliance.officer"
+        assert rejected["rejection_reason"] == why["comment"]
+        assert rejected["plan_sha256"] == manifest["file"]["sha256"] and rejected["outcomes"] == []
         return
     assert run.state == DagRunState.SUCCESS, _states(run)
     assert gone, "approved: the tool's content is purged"

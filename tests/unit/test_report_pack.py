@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,9 @@ import pytest
 
 from synthgov.cli import main
 from synthgov.lake import LocalLake
-from synthgov.report import ReportError, build_report
+from synthgov.report import ReportError, build_report, remediation
 from synthgov.report.lineage import latest_generation, layout, read_events, section, short_label
+from synthgov.report.lineage_groups import grouped
 from synthgov.retention.evidence import EvidenceLedger
 from synthgov.salesforce.ids import hash_record_id
 from synthgov.warehouse import DuckDBWarehouse
@@ -352,6 +354,76 @@ def test_the_page_shows_controls_receipts_and_the_lineage_graph(world: dict[str,
         assert text in html, text
 
 
+def test_the_jobs_are_a_csv_and_a_short_summary_and_every_section_opens_in_print(world: dict[str, Any]) -> None:
+    import csv
+
+    pack = pack_of(world, world["tmp"] / "jobs-pack")
+    html = (pack.folder / "index.html").read_text()
+    with (pack.folder / "data" / "lineage_jobs.csv").open() as handle:
+        jobs = list(csv.DictReader(handle))
+    assert "data/lineage_jobs.csv" in pack.files
+    assert {j["name"] for j in jobs} == {j["name"] for j in pack.bundle["lineage"]["jobs"]}
+    (verify,) = [j for j in jobs if j["name"] == "synthgov_retention.verify"]
+    assert verify["latest_state"] == "FAIL"
+    summary = html.split('id="jobs-summary">', 1)[1].split("</p>", 1)[0]
+    assert f"{len(jobs)} jobs ran {len(pack.bundle['lineage']['runs'])} times" in summary
+    assert "Latest run failed: <code>synthgov_retention.verify</code>" in summary
+    # No table row per job or per run on the page any more.
+    assert "<th>Latest event</th>" not in html and "<th>Run id</th>" not in html
+    # Printed, a closed <details> shows its summary line only: the print style sheet opens them all.
+    print_css = html.split("@media print {", 1)[1].split("</style>", 1)[0]
+    assert "details::details-content { content-visibility: visible; display: block; }" in print_css
+
+
+def test_purges_after_the_build_are_named_and_their_effect_shown(world: dict[str, Any]) -> None:
+    # The ledger's entry was written after the marts' build (as_of 09:00): the pack must say so.
+    pack = pack_of(world, world["tmp"] / "stale-pack")
+    later = pack.bundle["governance"]["since_build"]
+    assert later["stale"] is True and later["entries"] == [0] and later["purges"] == 1
+    assert later["removed_by_object"] == {"EmailMessage": 1} and later["removed"] == 1
+    html = pack.index.read_text()
+    banner = html.split('id="since-build">', 1)[1].split("</p>", 1)[0]
+    assert '<a href="#receipt-0">#0</a>' in banner and "removed 1 records (1 EmailMessage)" in banner
+    assert "after that build: 1 ledger entries (1 purges, 0 rejections) removed 1 EmailMessage" in pack.summary()
+
+
+def test_purges_before_the_build_leave_the_pack_as_it_was() -> None:
+    receipts = [{"seq": 0, "kind": "retention.purge", "timestamp": "2026-11-02T08:00:00.000Z"}]
+    outcomes = [{"seq": 0, "object": "Task", "outcome": "purged"}]
+    assert remediation.since_build("2026-11-02 09:00:00+00", receipts, outcomes)["stale"] is False
+    after = remediation.since_build("2026-11-02 07:00:00+00", receipts, outcomes)
+    assert after["stale"] and after["removed_by_object"] == {"Task": 1}
+
+
+def test_finding_rows_carry_a_remediation_hint_and_a_link_to_the_record(world: dict[str, Any]) -> None:
+    pack = pack_of(world, world["tmp"] / "hint-pack", org_url="https://demo.my.salesforce.com/")
+    html = pack.index.read_text()
+    for control in pack.bundle["governance"]["controls"]:
+        assert control["remediation"] == remediation.HINTS[control["control"]]
+        assert f"<strong>What to do:</strong> {escape(control['remediation']).replace('&#x27;', '&#39;')}" in html
+    assert pack.bundle["sources"]["org"] == "https://demo.my.salesforce.com/"
+    # The fixture's entities are not Salesforce ids: no link is made up for them.
+    rows = [r for c in pack.bundle["governance"]["controls"] for r in c["rows"] or []]
+    assert rows and all(r["record_url"] is None for r in rows)
+    assert remediation.record_url("https://demo.my.salesforce.com/", "02s5g000000001nAAA") == (
+        "https://demo.my.salesforce.com/02s5g000000001nAAA"
+    )
+    assert remediation.record_url(None, "02s5g000000001nAAA") is None
+
+
+def test_finding_rows_about_a_record_name_its_owner(world: dict[str, Any]) -> None:
+    with duckdb.connect(str(world["warehouse"].path)) as con:
+        con.execute("ALTER TABLE marts.provenance_ledger ADD COLUMN owner_id VARCHAR")
+        con.execute("UPDATE marts.provenance_ledger SET owner_id = '0055g00000000AbAAI' WHERE record_id = '02s1'")
+    pack = pack_of(world, world["tmp"] / "owner-pack")
+    (control,) = [c for c in pack.bundle["governance"]["controls"] if c["control"] == "untagged_ai_content"]
+    owners = {r["entity_id"]: r["owner_id"] for r in control["rows"]}
+    assert owners == {"02s1": "0055g00000000AbAAI", "068a": None, "02s2": None}
+    assert '<code class="id">0055g00000000AbAAI</code>' in pack.index.read_text()
+    with (pack.folder / "data" / "findings.csv").open() as handle:
+        assert "0055g00000000AbAAI" in handle.read()
+
+
 def test_a_control_that_could_not_judge_shows_its_reason_never_no_findings(world: dict[str, Any]) -> None:
     pack = pack_of(world, world["tmp"] / "pack")
     html = (pack.folder / "index.html").read_text()
@@ -465,6 +537,43 @@ def test_lineage_shows_each_jobs_latest_generation(world: dict[str, Any]) -> Non
     # The cycle (extracted, then purged) is cut at the purge: the pipeline still runs left to right.
     assert by_id[f"dataset:{SF}/Lead"]["x"] < by_id["job:synthgov/synthgov_nightly.extract"]["x"]
     assert by_id["job:synthgov/synthgov_nightly.load"]["x"] < by_id["job:synthgov/synthgov_retention.apply"]["x"]
+
+
+def test_the_lineage_view_groups_datasets_by_stage_with_whole_labels(world: dict[str, Any]) -> None:
+    lineage = section(world["events"])
+    groups = {g["group"]: {d["label"]: d for d in g["datasets"]} for g in lineage["groups"]}
+    assert list(groups) == ["Salesforce objects", "Lake", "Raw", "Marts"]
+    assert groups["Salesforce objects"]["EmailMessage"]["dropped"] is True
+    assert groups["Salesforce objects"]["EmailMessage"]["written_by"] == ["synthgov_retention.apply"]
+    # The whole folder, not its last two parts or a cut label, and no partition folders.
+    assert "lake/raw/salesforce/Lead" in groups["Lake"]
+    assert "raw_salesforce.lead" in groups["Raw"]
+    html = pack_of(world, world["tmp"] / "groups-pack").index.read_text()
+    assert 'id="lineage-groups"' in html and "<h4>Lake (2)</h4>" in html
+
+
+def test_dbt_tests_fold_into_their_models() -> None:
+    wh = "duckdb:///w.duckdb"
+    model, test, failed = "job:synthgov/w.staging.stg_leads", "job:synthgov/w.staging.stg_leads.build.test", "x"
+    data = {
+        "nodes": [
+            {"id": model, "kind": "job", "namespace": "synthgov", "name": "w.staging.stg_leads", "state": "COMPLETE"},
+            {
+                "id": test,
+                "kind": "job",
+                "namespace": "synthgov",
+                "name": "w.staging.stg_leads.build.test",
+                "state": "COMPLETE",
+            },
+            {"id": failed, "kind": "job", "namespace": "synthgov", "name": "w.staging.stg_leads.test", "state": "FAIL"},
+            {"id": "dataset:t", "kind": "dataset", "namespace": wh, "name": "w.staging.stg_leads", "dropped": False},
+        ],
+        "edges": [{"source": model, "target": "dataset:t"}, {"source": "dataset:t", "target": test}],
+    }
+    ((only,),) = [g["datasets"] for g in grouped(data)]
+    assert only["label"] == "staging.stg_leads" and (only["tests"], only["tests_failed"]) == (2, 1)
+    assert only["written_by"] == ["w.staging.stg_leads"], "a test reads the model; it writes nothing"
+    assert [g["group"] for g in grouped(data)] == ["Staging"]
 
 
 def test_layout_of_nothing_and_labels() -> None:

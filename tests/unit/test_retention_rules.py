@@ -145,3 +145,42 @@ def test_incident_scope_takes_only_the_tools_ai_content_and_never_a_held_record(
         assert ai_generated(record, evidence[row["record_id"]])
         assert not record.legal_hold
         assert record.ai_tool in (None, tool)
+    # The decision (README, DAG docs): under all_ai a person's review spares nothing; only a hold does.
+    policy = policies[0]
+    for row in rows:
+        found = live.get(row["record_id"])
+        if row["status"] != "skipped" or found is None:
+            continue
+        assert row["reason"] != "human_reviewed"
+        if (
+            ai_generated(found, evidence[row["record_id"]])
+            and not found.legal_hold
+            and found.ai_tool in (None, tool)
+            and (policy.applies_to != "synthetic_persona" or found.synthetic_persona)
+        ):
+            raise AssertionError(f"skipped ({row['reason']}) although all_ai takes it: {found}")
+
+
+def test_a_reviewed_record_is_spared_when_due_and_taken_by_an_incident_purge() -> None:
+    policy = Policy.from_entry(
+        {
+            "id": "ai-email",
+            "object": "EmailMessage",
+            "applies_to": "ai_generated",
+            "days": 30,
+            "exempt": ["legal_hold", "human_reviewed"],
+            "action": "soft_delete",
+            "regulation": "GDPR Art. 5(1)(e)",
+        }
+    )
+    old = AS_OF - timedelta(days=90)
+    reviewed = LiveRecord("02s000000000001AAA", old, old, old, ai_flag=True, human_reviewed=True, ai_tool="GenAI")
+    candidate = Candidate("ai-email", "EmailMessage", reviewed.id, "explicit_field", "GenAI", None)
+    (due,) = select_rows([candidate], {reviewed.id: reviewed}, {"ai-email": policy}, AS_OF, Request())
+    assert (due["status"], due["reason"]) == ("skipped", "human_reviewed")
+    incident = Request(scope="all_ai", tools=frozenset({"GenAI"}))
+    (taken,) = select_rows([candidate], {reviewed.id: reviewed}, {"ai-email": policy}, AS_OF, incident)
+    assert taken["status"] == "planned" and taken["human_reviewed"] is True
+    held = LiveRecord(reviewed.id, old, old, old, ai_flag=True, human_reviewed=True, legal_hold=True)
+    (kept,) = select_rows([candidate], {held.id: held}, {"ai-email": policy}, AS_OF, incident)
+    assert (kept["status"], kept["reason"]) == ("skipped", "legal_hold")

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import shutil
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from typing import Any
 from synthgov import settings
 from synthgov.lake import Lake, LakeError, open_lake
 from synthgov.lineage import event_log_path
-from synthgov.report import charts, collect, lineage, status
+from synthgov.report import charts, collect, lineage, remediation, status
 from synthgov.report.collect import ReportError
 from synthgov.warehouse import Warehouse, WarehouseError, WarehouseQueryError, open_warehouse
 
@@ -27,7 +28,6 @@ BUNDLE = "bundle.json"
 MANIFEST = "SHA256SUMS"
 LATEST = "latest"
 FINDINGS_SHOWN = 200  # rows per control on the page; the CSV and the bundle hold all of them
-RUNS_SHOWN = 100
 SEVERITIES = ("high", "medium", "low")
 # Spreadsheet programs run a cell that starts with one of these as a formula; record text is untrusted.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -65,6 +65,7 @@ class Pack:
             f"({totals['findings']} findings: {totals['high_findings']} high, {totals['medium_findings']} medium, "
             f"{totals['low_findings']} low); marts as of {b['governance']['as_of']}",
             *_unjudged_lines(b["governance"]["controls"]),
+            *_since_build_lines(b["governance"].get("since_build") or {}),
             f"  provenance ledger: {b['provenance']['records']} AI-generated or synthetic records; "
             f"retention candidates: {b['retention']['candidates']}",
             f"  purge receipts: {len(b['evidence']['receipts'])}; evidence ledger {ledger}",
@@ -82,6 +83,16 @@ def _unjudged_lines(controls: list[dict[str, Any]]) -> list[str]:
     return [f"  {c['control']}: {status.status_text(c)}" for c in controls if c.get("insufficient_data_reason")]
 
 
+def _since_build_lines(later: dict[str, Any]) -> list[str]:
+    if not later.get("stale"):
+        return []
+    removed = ", ".join(f"{n} {obj}" for obj, n in later["removed_by_object"].items()) or "nothing"
+    return [
+        f"  after that build: {len(later['entries'])} ledger entries ({later['purges']} purges, "
+        f"{later['rejections']} rejections) removed {removed}; the marts' numbers still count them"
+    ]
+
+
 def build_report(
     out: Path | None = None,
     *,
@@ -91,10 +102,12 @@ def build_report(
     events_file: Path | None = None,
     dbt_project: Path | None = None,
     now: datetime | None = None,
+    org_url: str | None = None,
 ) -> Pack:
     """Write the pack to ``out`` (a new or empty folder), else to ``<SYNTHGOV_HOME>/report/<UTC time>/``
     with ``report/latest`` pointing at it. Sources default to the environment's: the warehouse, the lake
-    (its evidence ledger), the policy files, the OpenLineage event log and dbt's manifest.
+    (its evidence ledger), the policy files, the OpenLineage event log and dbt's manifest. ``org_url``
+    (default ``SYNTHGOV_SF_INSTANCE_URL``) is the org's My Domain URL the finding rows link to.
     Raises ReportError when the marts are not built or a source cannot be read."""
     now = now or datetime.now(UTC)
     try:
@@ -109,6 +122,7 @@ def build_report(
         events_file=events_file or event_log_path(),
         dbt_project=dbt_project or settings.dbt_project(),
         now=now,
+        org_url=org_url if org_url is not None else settings.SF_INSTANCE_URL.raw(),
     )
     return write_pack(bundle, out, now=now)
 
@@ -121,6 +135,7 @@ def collect_bundle(
     events_file: Path,
     dbt_project: Path,
     now: datetime,
+    org_url: str | None = None,
 ) -> dict[str, Any]:
     """Everything the pack says, JSON-ready; ``lineage._drawing`` is the graph's layout, for the page only."""
     collect.check_warehouse(warehouse)
@@ -140,6 +155,13 @@ def collect_bundle(
     except WarehouseError as exc:
         raise ReportError(str(exc)) from exc
     policies = collect.policies(policy_dir)
+    evidence = collect.evidence(lake)
+    for control in governance["controls"]:
+        control["remediation"] = remediation.hint(str(control["control"]))
+        for row in control["rows"] or []:
+            row["record_url"] = remediation.record_url(org_url, row.get("entity_id"))
+            row["owner_url"] = remediation.record_url(org_url, row.get("owner_id"))
+    governance["since_build"] = remediation.since_build(governance["as_of"], evidence["receipts"], evidence["outcomes"])
     return {
         "pack": {
             "format": collect.FORMAT,
@@ -153,12 +175,13 @@ def collect_bundle(
             "policies": policies["directory"],
             "lineage_events": str(events_file),
             "dbt_manifest": docs["manifest"],
+            "org": org_url or None,
         },
         "governance": governance,
         "provenance": provenance,
         "retention": retention,
         "policies": policies,
-        "evidence": collect.evidence(lake),
+        "evidence": evidence,
         "lineage": lineage.section(events_file),
         "docs": docs,
     }
@@ -264,6 +287,8 @@ def _csv_files(bundle: dict[str, Any]) -> dict[str, bytes]:
         "reason",
         "requested_by",
         "approver",
+        "rejected_by",
+        "rejection_reason",
         "counts",
         "outcome_counts",
         "verification",
@@ -275,12 +300,15 @@ def _csv_files(bundle: dict[str, Any]) -> dict[str, bytes]:
     ]
     return {
         "governance_summary.csv": _csv(collect.SUMMARY_COLUMNS, controls),
-        "findings.csv": _csv(("control", *collect.FINDING_COLUMNS), findings),
+        "findings.csv": _csv(("control", *collect.FINDING_COLUMNS, "record_url", "owner_id"), findings),
         "provenance_counts.csv": _csv(("dimension", "value", "records"), provenance),
         "retention_candidates.csv": _csv(collect.CANDIDATE_COLUMNS, bundle["retention"]["rows"]),
         "purge_receipts.csv": _csv(receipt_columns, receipts),
         "purge_outcomes.csv": _csv(
             ("seq", "entry_sha256", "id_sha256", "object", "outcome", "code"), bundle["evidence"]["outcomes"]
+        ),
+        "lineage_jobs.csv": _csv(
+            ("namespace", "name", "runs", "latest_state", "latest_time", "controls"), bundle["lineage"]["jobs"]
         ),
         "lineage_runs.csv": _csv(
             ("run_id", "job_namespace", "job", "parent_run_id", "state", "started", "ended"), bundle["lineage"]["runs"]
@@ -324,10 +352,21 @@ def render(bundle: dict[str, Any], drawing: dict[str, Any] | None) -> str:
         "drawing": drawing,
         "dataset_layers": _by_layer(bundle["docs"]["datasets"]),
         "findings_shown": FINDINGS_SHOWN,
-        "runs_shown": RUNS_SHOWN,
-        "recent_runs": sorted(bundle["lineage"]["runs"], key=lambda r: r["ended"], reverse=True)[:RUNS_SHOWN],
+        "jobs_summary": _jobs_summary(bundle["lineage"]["jobs"]),
     }
     return env.get_template("index.html.j2").render(b=bundle, v=view)
+
+
+def _jobs_summary(jobs: list[dict[str, Any]]) -> dict[str, Any]:
+    """A few lines in place of the table of every job (all of them are in data/lineage_jobs.csv)."""
+    by_namespace = Counter(str(j["namespace"]) for j in jobs)
+    by_state = Counter(str(j["latest_state"]) for j in jobs)
+    return {
+        "jobs": len(jobs),
+        "by_namespace": by_namespace.most_common(),
+        "by_state": by_state.most_common(),
+        "failed": sorted(str(j["name"]) for j in jobs if j["latest_state"] in ("FAIL", "ABORT")),
+    }
 
 
 def _by_layer(datasets: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:

@@ -93,6 +93,15 @@ def _rows(warehouse: Warehouse, sql: str, columns: tuple[str, ...]) -> list[dict
     return [dict(zip(columns, map(jsonable, row), strict=True)) for row in warehouse.query(sql)]
 
 
+def _owners(warehouse: Warehouse, table: str) -> dict[str, str]:
+    """finding_id -> the record's owner (a User id) for findings about records the provenance ledger holds."""
+    sql = (
+        f"SELECT f.finding_id, l.owner_id FROM {MARTS}.{table} AS f JOIN {MARTS}.provenance_ledger AS l "
+        "ON l.object_name = f.object_name AND l.record_id = f.entity_id WHERE l.owner_id IS NOT NULL"
+    )
+    return {str(finding): str(owner) for finding, owner in warehouse.query(sql)}
+
+
 def check_warehouse(warehouse: Warehouse) -> None:
     """Raise ReportError when the warehouse is not there, before opening it would create an empty one."""
     if not warehouse.exists():
@@ -118,6 +127,8 @@ def governance(warehouse: Warehouse) -> dict[str, Any]:
         f"SELECT {', '.join(SUMMARY_COLUMNS)} FROM {MARTS}.governance_summary ORDER BY control",
         SUMMARY_COLUMNS,
     )
+    ledger = f"{MARTS}.provenance_ledger"
+    with_owners = any(name == "owner_id" for name, _ in warehouse.columns([ledger]).get(ledger, []))
     for control in controls:
         table = str(control["finding_table"])
         if not _FINDING_TABLE.fullmatch(table) or not warehouse.has_table(MARTS, table):
@@ -128,6 +139,9 @@ def governance(warehouse: Warehouse) -> dict[str, Any]:
             f"SELECT {', '.join(FINDING_COLUMNS)} FROM {MARTS}.{table} ORDER BY {SEVERITY_ORDER}, finding_id",
             FINDING_COLUMNS,
         )
+        owners = _owners(warehouse, table) if with_owners else {}
+        for row in control["rows"]:
+            row["owner_id"] = owners.get(str(row["finding_id"]))
     totals = {name: sum(int(c[name] or 0) for c in controls) for name in COUNT_COLUMNS}
     as_of = sorted({str(c["as_of"]) for c in controls if c["as_of"] is not None})
     return {

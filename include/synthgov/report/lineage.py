@@ -22,6 +22,7 @@ from typing import Any
 
 from synthgov.lineage import event_log_path
 from synthgov.lineage.facets import REGULATORY_CONTROLS_KEY
+from synthgov.report.lineage_groups import grouped
 
 TERMINAL = ("COMPLETE", "FAIL", "ABORT")
 MAX_DRAWN_NODES = 400
@@ -400,6 +401,7 @@ def section(path: Path | None = None) -> dict[str, Any]:
         ],
         "jobs": sorted(jobs.values(), key=lambda j: (j["namespace"], j["name"])),
         "graph": {"runs_shown": len(shown), **data},
+        "groups": grouped(data),
         "facets": dict(sorted(log.facets.items())),
         "_drawing": layout(data),
     }

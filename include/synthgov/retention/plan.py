@@ -5,6 +5,18 @@ rule-based AI record of a tool from `marts.provenance_ledger`); each is read bac
 passed through `synthgov.retention.rules.decide`; caps bound the run. The result is a parquet file
 and a manifest (counts, filters, reason, approval needed and why, the file's SHA-256) in the lake
 under ``retention/plans/<plan_id>/``. Apply refuses a plan whose bytes no longer match that hash.
+
+``manifest.json`` keys (readers of older plans must treat the later ones as optional):
+``plan_id``, ``created_at``, ``as_of``, ``request``, ``policies``, ``approval`` {required, why},
+``file`` {key, sha256, rows, bytes}, ``counts`` {candidates, planned, skipped (reason -> records),
+deferred, by_object}; added for the approval card and the governance page: ``counts.by_policy``,
+``counts.by_tool`` (``unknown tool`` where neither the ledger nor the record names one),
+``counts.human_reviewed`` (planned records a person reviewed: only ``all_ai`` takes them),
+``skip_groups`` (one per reason a record is left alone: reason, status ``skipped`` or ``deferred``,
+records, by_object, meaning in words), ``sample`` (at most ``card.SAMPLE_SIZE`` planned records:
+object, id, label, tool, model, generated_at, policy, due_at) and ``page`` (the plan's page in the
+Airflow UI, ``/governance/plans/<plan_id>``). ``plan.parquet`` rows gained ``label`` (name or
+subject), ``generated_at``, ``due_at`` and ``human_reviewed``.
 """
 
 from __future__ import annotations
@@ -15,7 +27,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -23,7 +35,18 @@ import pyarrow.parquet as pq
 
 from synthgov.lake import Lake, plan_prefix
 from synthgov.lake.runs import new_run_id
-from synthgov.retention.rules import SCOPES, LiveRecord, Policy, Request, Scope, cap_count, decide, evidence_kinds
+from synthgov.retention import card
+from synthgov.retention.rules import (
+    SCOPES,
+    LiveRecord,
+    Policy,
+    Request,
+    Scope,
+    cap_count,
+    clock_of,
+    decide,
+    evidence_kinds,
+)
 from synthgov.retention.salesforce_ops import fetch_live, fetch_rows, object_count
 from synthgov.salesforce.connection import SalesforceConnection
 from synthgov.salesforce.ids import is_valid_id, to18
@@ -49,6 +72,11 @@ PLAN_SCHEMA = pa.schema(
         ("system_modstamp", pa.string()),
         ("status", pa.string()),  # planned | skipped | deferred
         ("reason", pa.string()),
+        # Added later (plans made before lack them; readers use .get): what a person judges a plan by.
+        ("label", pa.string()),  # name or subject, as the org holds it now
+        ("generated_at", pa.string()),
+        ("due_at", pa.string()),  # when the policy's retention ran out (future under scope all_ai)
+        ("human_reviewed", pa.bool_()),
     ]
 )
 
@@ -283,6 +311,7 @@ def select_rows(
         policy = policies[c.policy_id]
         record = live.get(c.record_id)
         reason = decide(policy, evidence_kinds(c.evidence), record, as_of, request)
+        clock = clock_of(policy, record) if record else None
         target_object, target_id = c.object_name, c.record_id
         if c.object_name == "ContentVersion" and record is not None:
             # Salesforce deletes files by their ContentDocument; a version cannot be deleted alone.
@@ -306,6 +335,10 @@ def select_rows(
                 "system_modstamp": _stamp(record.system_modstamp) if record else None,
                 "status": "planned" if reason is None else "skipped",
                 "reason": reason,
+                "label": record.label if record else None,
+                "generated_at": _stamp(record.generated_at) if record else None,
+                "due_at": _stamp(clock + timedelta(days=policy.days)) if clock else None,
+                "human_reviewed": record.human_reviewed if record else None,
             }
         )
     _apply_caps(rows, policies, object_totals or {}, run_max)
@@ -376,7 +409,13 @@ def _store(
             "skipped": dict(Counter(r["reason"] for r in rows if r["status"] == "skipped")),
             "deferred": sum(1 for r in rows if r["status"] == "deferred"),
             "by_object": dict(Counter(r["object_name"] for r in planned)),
+            "by_policy": dict(Counter(r["policy_id"] for r in planned)),
+            "by_tool": dict(Counter(r["ai_tool"] or card.UNKNOWN_TOOL for r in planned)),
+            "human_reviewed": sum(1 for r in planned if r.get("human_reviewed")),
         },
+        "skip_groups": card.skip_groups(rows),
+        "sample": card.sample(planned),
+        "page": card.plan_page(plan_id),
         "policies": per_policy,
         "approval": {"required": bool(why) and bool(planned), "why": why},
         "file": {"key": f"{prefix}/{PLAN_FILE}", "sha256": digest, "rows": len(rows), "bytes": len(data)},

@@ -115,6 +115,7 @@ class LiveRecord:
     ai_model: str | None = None
     parent_id: str | None = None
     content_document_id: str | None = None
+    label: str | None = None  # the record's name or subject, for the people who approve a plan
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,9 @@ def decide(
     # A legal hold forbids deletion whatever the policy's exemption list says.
     if live.legal_hold:
         return "legal_hold"
-    if "human_reviewed" in policy.exempt and live.human_reviewed:
+    # A person's review exempts a record from the retention clock, not from incident response: under
+    # `all_ai` the tool itself is suspect, and the approver sees how many reviewed records the plan takes.
+    if request.scope == "due" and "human_reviewed" in policy.exempt and live.human_reviewed:
         return "human_reviewed"
     if request.tools or request.models:
         # The candidate matched the tool by the ledger, which also knows tools from provenance records and

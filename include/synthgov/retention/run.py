@@ -56,7 +56,11 @@ class Verification:
 
 @dataclass(frozen=True)
 class PlanSummary:
-    """What the steps after planning need of a plan, small enough for XCom (no record ids, no content)."""
+    """What the steps after planning need of a plan, and what its approver reads, small enough for XCom.
+
+    Bounded whatever the plan's size: counts, one group per skip reason, and the approval card with
+    its sample of ``card.SAMPLE_SIZE`` records; never the record id lists, never content beyond the sample.
+    """
 
     plan_id: str
     sha256: str
@@ -67,30 +71,53 @@ class PlanSummary:
     by_object: dict[str, int]
     approval_required: bool
     approval_why: list[str]
-    plan_uri: str
+    plan_uri: str  # for logs and tasks; people follow `page`
+    by_policy: dict[str, int] = field(default_factory=dict)
+    by_tool: dict[str, int] = field(default_factory=dict)
+    skip_groups: list[dict[str, Any]] = field(default_factory=list)
+    page: str = ""
+    card: str = ""  # the approval step's body (markdown)
 
     @classmethod
     def of(cls, plan: Plan, lake: Lake) -> PlanSummary:
-        counts = plan.manifest["counts"]
-        return cls(
-            plan_id=plan.plan_id,
-            sha256=plan.sha256,
-            run_kind=str(plan.manifest["request"]["run_kind"]),
-            planned=int(counts["planned"]),
-            skipped=dict(counts["skipped"]),
-            deferred=int(counts["deferred"]),
-            by_object=dict(counts["by_object"]),
-            approval_required=bool(plan.manifest["approval"]["required"]),
-            approval_why=list(plan.manifest["approval"]["why"]),
-            plan_uri=lake.uri(plan.manifest["file"]["key"]),
-        )
+        from synthgov.retention import card
+
+        manifest = plan.manifest
+        counts = manifest["counts"]
+        request = manifest["request"]
+        values: dict[str, Any] = {
+            "plan_id": plan.plan_id,
+            "sha256": plan.sha256,
+            "run_kind": str(request["run_kind"]),
+            "planned": int(counts["planned"]),
+            "skipped": dict(counts["skipped"]),
+            "deferred": int(counts["deferred"]),
+            "by_object": dict(counts["by_object"]),
+            "approval_required": bool(manifest["approval"]["required"]),
+            "approval_why": list(manifest["approval"]["why"]),
+            "plan_uri": lake.uri(manifest["file"]["key"]),
+            "by_policy": dict(counts.get("by_policy") or {}),
+            "by_tool": dict(counts.get("by_tool") or {}),
+            "skip_groups": list(manifest.get("skip_groups") or card.skip_groups(plan.rows)),
+            "page": str(manifest.get("page") or card.plan_page(plan.plan_id)),
+        }
+        shown = {
+            **values,
+            "policies": manifest["policies"],
+            "human_reviewed": counts.get("human_reviewed", 0),
+            "sample": manifest.get("sample") or card.sample(plan.planned),
+            "scope": request.get("scope"),
+            "reason": request.get("reason"),
+            "requested_by": request.get("requested_by"),
+        }
+        return cls(**values, card=card.approval_card(shown))
 
     def to_xcom(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_xcom(cls, value: Mapping[str, Any]) -> PlanSummary:
-        return cls(**{f.name: value[f.name] for f in dataclass_fields(cls)})
+        return cls(**{f.name: value[f.name] for f in dataclass_fields(cls) if f.name in value})
 
 
 def mask_fields_by_object(policies: Sequence[Policy]) -> dict[str, list[str]]:
@@ -231,6 +258,53 @@ def evidence_entry(
         "verification": dict(verification) if verification is not None else None,
         "airflow": dict(airflow_run or {}),
     }
+
+
+def rejection_entry(
+    plan: Plan,
+    *,
+    rejected_by: str | None,
+    comment: str | None,
+    responded_at: str | None = None,
+    airflow_run: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The ledger entry of a plan a person rejected: who, why and what would have gone (nothing was changed)."""
+    request = plan.manifest["request"]
+    counts = plan.manifest["counts"]
+    return {
+        "kind": "retention.rejected",
+        "plan_id": plan.plan_id,
+        "plan_sha256": plan.sha256,
+        "run_kind": request["run_kind"],
+        "reason": request.get("reason"),
+        "requested_by": request.get("requested_by"),
+        "rejected_by": rejected_by,
+        # The approver's own words; the ledger keeps "no reason given" rather than nothing.
+        "rejection_reason": (comment or "").strip() or None,
+        "responded_at": responded_at,
+        "approval_why": plan.manifest["approval"]["why"],
+        "policies": plan.manifest["policies"],
+        "filters": {k: request[k] for k in ("policy_ids", "objects", "tools", "models", "scope", "max_records")},
+        "as_of": plan.manifest["as_of"],
+        "counts": {
+            "planned": counts["planned"],
+            "skipped_at_plan": counts["skipped"],
+            "deferred": counts["deferred"],
+        },
+        "outcomes": [],
+        "airflow": dict(airflow_run or {}),
+    }
+
+
+def record_rejection(lake: Lake, plan: Plan, entry: Mapping[str, Any]) -> Evidenced:
+    """Append a rejection's entry and verify the chain; the receipt says nothing was changed and why."""
+    appended = write_evidence(lake, entry)
+    intact = EvidenceLedger(lake).verify().ok
+    why = entry.get("rejection_reason") or "no reason given"
+    text = receipt(plan, None, None, None, unapplied=f"rejected by {entry.get('rejected_by') or 'unknown'}: {why}")
+    text += f"\n  evidence: ledger entry #{appended.seq}, SHA-256 {appended.sha256} ({appended.key})"
+    text += f"\n  evidence ledger verification: {'intact' if intact else 'FAILED'}"
+    return Evidenced(appended, intact, text)
 
 
 def _outcome(record_id: str, outcome: Mapping[str, str]) -> dict[str, str]:

@@ -40,6 +40,14 @@ PARENT_FIELD = {
     "Opportunity": "AccountId",
     "ContentVersion": "ContentDocumentId",
 }
+# The field a person recognises a record by, where the object has one (shown on the approval card).
+LABEL_FIELD = {
+    "EmailMessage": "Subject",
+    "Task": "Subject",
+    "ContentVersion": "Title",
+    "Lead": "Name",
+    "Contact": "Name",
+}
 # Provenance roles of include/policies/provenance_mapping.yml the decision reads.
 LIVE_ROLES = (
     "ai_generated",
@@ -98,6 +106,8 @@ def live_fields(obj: str, mapping: Mapping[str, Any]) -> dict[str, str]:
     fields.update({"id": "Id", "system_modstamp": "SystemModstamp", "created_at": "CreatedDate"})
     if obj in PARENT_FIELD:
         fields["parent_id"] = PARENT_FIELD[obj]
+    if obj in LABEL_FIELD:
+        fields["label"] = LABEL_FIELD[obj]
     return fields
 
 
@@ -191,6 +201,7 @@ def _to_live(obj: str, fields: dict[str, str], row: dict[str, Any]) -> LiveRecor
         ai_model=text("ai_model"),
         parent_id=text("parent_id"),
         content_document_id=text("content_document_id"),
+        label=text("label"),
     )
 
 

@@ -10,7 +10,8 @@ What each step reports (dataset names: ``synthgov.lineage.datasets``):
 - ``purge_stores``: rewrites lake run folders (``OVERWRITE``), drops the purged records from the lake
   (``DROP``), removes rows from the warehouse's raw tables.
 - ``verify``: reads the Salesforce objects and lake folders it checks.
-- ``evidence``: writes the ledger entry; run facet: the purge receipt.
+- ``evidence``: writes the ledger entry (``retention.purge``, or ``retention.rejected`` with who
+  rejected and why when the approver rejected the plan); run facet: the purge receipt (purges only).
 
 The task ids a step reads from are its arguments (``plan_task``, ``approve_task``, ``apply_task``,
 ``purge_task``, ``verify_task``), defaulting to the retention DAG's ids.
@@ -18,15 +19,19 @@ The task ids a step reads from are its arguments (``plan_task``, ``approve_task`
 
 from synthgov_airflow.operators.retention.plan import RetentionApprovalBranchOperator, RetentionPlanOperator
 from synthgov_airflow.operators.retention.steps import (
+    REJECTION_REASON,
     RetentionApplyOperator,
+    RetentionApprovalOperator,
     RetentionEvidenceOperator,
     RetentionPurgeStoresOperator,
     RetentionVerifyOperator,
 )
 
 __all__ = [
+    "REJECTION_REASON",
     "RetentionApplyOperator",
     "RetentionApprovalBranchOperator",
+    "RetentionApprovalOperator",
     "RetentionEvidenceOperator",
     "RetentionPlanOperator",
     "RetentionPurgeStoresOperator",

@@ -30,6 +30,14 @@ class RetentionPlanOperator(RetentionStep):
     with_policies = True
     warehouse: Warehouse | None
 
+    def __init__(self, *, run_kind: str | None = None, **kwargs: Any) -> None:
+        """``run_kind``: ``ad_hoc`` (the run's params narrow the plan, a reason is required) or ``scheduled``
+        (every due record, params ignored) for every run of the DAG; None: by the run's type (manual is ad hoc)."""
+        super().__init__(**kwargs)
+        if run_kind not in (None, "ad_hoc", "scheduled"):
+            raise ValueError(f"{self.task_id}: run_kind must be 'ad_hoc', 'scheduled' or None, got {run_kind!r}")
+        self.run_kind = run_kind
+
     def run_step(self, context: Context) -> Any:
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
@@ -37,7 +45,7 @@ class RetentionPlanOperator(RetentionStep):
         from synthgov.retention.run import PlanSummary
         from synthgov_airflow.hooks.salesforce import SynthgovSalesforceHook
 
-        kind = run_kind(context)
+        kind = self.run_kind or run_kind(context)
         params = dict(context["params"]) if kind == "ad_hoc" else {"dry_run": False}
         requested_by = getattr(context["dag_run"], "triggering_user_name", None)
         request = PlanRequest.from_params(params, run_kind=kind, requested_by=requested_by)  # type: ignore[arg-type]
@@ -59,7 +67,8 @@ class RetentionPlanOperator(RetentionStep):
         counts = self.plan.manifest["counts"]
         print(
             f"plan {summary.plan_id}: {summary.planned} records to purge {summary.by_object}; "
-            f"skipped {summary.skipped or 'none'}; deferred by caps {summary.deferred}; file {summary.plan_uri}"
+            f"skipped {summary.skipped or 'none'}; deferred by caps {summary.deferred}; file {summary.plan_uri}; "
+            f"page {summary.page}"
         )
         if not summary.planned:
             raise AirflowSkipException(

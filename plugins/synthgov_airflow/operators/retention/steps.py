@@ -8,7 +8,34 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow.providers.standard.operators.hitl import ApprovalOperator
+
 from synthgov_airflow.operators.retention.base import RetentionStep, Seen, dropped, plan_summary
+
+# The approval step's option that skips the purge, and the field in which the approver says why.
+REJECT = "Reject"
+REJECTION_REASON = "comment"
+# The approver's answer, kept under its own key: a rejection skips downstream by raising, so the
+# ApprovalOperator's return value never becomes an XCom when it matters most.
+ANSWER_KEY = "answer"
+
+
+class RetentionApprovalOperator(ApprovalOperator):
+    """Airflow's ApprovalOperator that also keeps the answer (option, fields, who, when) for ``evidence``."""
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        if "error" not in event:
+            context["ti"].xcom_push(
+                key=ANSWER_KEY,
+                value={
+                    "chosen_options": list(event["chosen_options"]),
+                    "params_input": dict(event.get("params_input") or {}),
+                    "responded_by_user": event.get("responded_by_user"),
+                    "responded_at": str(event.get("responded_at")),
+                },
+            )
+        return super().execute_complete(context, event)
+
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -221,10 +248,17 @@ class RetentionEvidenceOperator(_AppliedStep):
     ui_color = "#e2d5f9"
 
     def __init__(
-        self, *, apply_task: str = "apply", purge_task: str = "purge_stores", verify_task: str = "verify", **kwargs: Any
+        self,
+        *,
+        apply_task: str = "apply",
+        purge_task: str = "purge_stores",
+        verify_task: str = "verify",
+        approve_task: str = "approve",
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.apply_task, self.purge_task, self.verify_task = apply_task, purge_task, verify_task
+        self.approve_task = approve_task
 
     def _reset(self) -> None:
         super()._reset()
@@ -238,23 +272,49 @@ class RetentionEvidenceOperator(_AppliedStep):
 
         ti = context["ti"]
         applied = ti.xcom_pull(task_ids=self.apply_task)
+        dag_run = context["dag_run"]
+        airflow_run = {"dag_id": str(dag_run.dag_id), "run_id": str(dag_run.run_id)}
         if not applied:
+            answer = ti.xcom_pull(task_ids=self.approve_task, key=ANSWER_KEY)
+            if isinstance(answer, dict) and REJECT in (answer.get("chosen_options") or []):
+                return self._rejected(context, answer, airflow_run)
             raise AirflowSkipException("apply did not run: nothing was changed, so there is nothing to evidence")
         lake, plan, result = self._load_applied(context, api_calls=int(applied.get("api_calls", 0)))
         checked = ti.xcom_pull(task_ids=self.verify_task) or {
             "ok": False,
             "detail": f"the {self.verify_task} task failed or did not run",
         }
-        dag_run = context["dag_run"]
         entry = evidence_entry(
             plan,
             result,
             approver=applied.get("approver"),
             stores=ti.xcom_pull(task_ids=self.purge_task),
             verification=checked,
-            airflow_run={"dag_id": str(dag_run.dag_id), "run_id": str(dag_run.run_id)},
+            airflow_run=airflow_run,
         )
         self.evidenced = record_evidence(lake, plan, result, entry)
+        print(self.evidenced.receipt)
+        return self.evidenced.receipt
+
+    def _rejected(self, context: Context, answer: dict[str, Any], airflow_run: dict[str, str]) -> str:
+        """A rejected plan is evidenced too: who rejected it and why, and that nothing was changed."""
+        from synthgov.retention.plan import load_plan
+        from synthgov.retention.run import record_rejection, rejection_entry
+
+        self.summary = _required_summary(context, self.plan_task)
+        lake = self.lake = self.open_lake()
+        plan = self.plan = load_plan(lake, self.summary.plan_id, self.summary.sha256)
+        user = answer.get("responded_by_user") or {}
+        given = (answer.get("params_input") or {}).get(REJECTION_REASON)
+        responded = answer.get("responded_at")
+        entry = rejection_entry(
+            plan,
+            rejected_by=str(user.get("name") or user.get("id") or "") or None,
+            comment=str(given) if given is not None else None,
+            responded_at=str(responded) if responded is not None else None,
+            airflow_run=airflow_run,
+        )
+        self.evidenced = record_rejection(lake, plan, entry)
         print(self.evidenced.receipt)
         return self.evidenced.receipt
 
@@ -264,14 +324,14 @@ class RetentionEvidenceOperator(_AppliedStep):
         from synthgov.lineage import datasets, facets, summaries
 
         lake, plan, evidenced = self.lake, self.plan, self.evidenced
-        if lake is None or plan is None or evidenced is None:  # skipped: apply did not run
+        if lake is None or plan is None or evidenced is None:  # skipped: neither applied nor rejected
             return
         self._plan_input(lake, plan.plan_id)
         key = evidenced.appended.key
         raw = lake.get_bytes(key)
-        self._run_facets[facets.PURGE_RECEIPT_KEY] = summaries.purge_receipt(
-            json.loads(raw), key=key, uri=lake.uri(key)
-        )
+        entry = json.loads(raw)
+        if entry.get("kind") == "retention.purge":  # a rejection purged nothing: it has no purge receipt
+            self._run_facets[facets.PURGE_RECEIPT_KEY] = summaries.purge_receipt(entry, key=key, uri=lake.uri(key))
         self._outputs.append(
             Seen(
                 lake.namespace,
@@ -284,6 +344,7 @@ class RetentionEvidenceOperator(_AppliedStep):
 
 __all__ = [
     "RetentionApplyOperator",
+    "RetentionApprovalOperator",
     "RetentionEvidenceOperator",
     "RetentionPurgeStoresOperator",
     "RetentionVerifyOperator",
