@@ -96,7 +96,10 @@ def test_nightly_dag_shape(dagbag: DagBag) -> None:
             assert task.upstream_task_ids <= set(models) and task.trigger_rule == TriggerRule.ALL_SUCCESS, task_id
     assert "dbt.stg_salesforce__leads_run" in first and "dbt.governance_summary_run" not in first
     tests = dbt_tasks["dbt.dbt_project_test"]
-    assert not tests.downstream_task_ids & set(models) and "dbt.governance_summary_run" in tests.upstream_task_ids
+    # The project's tests wait for the models' leaves: the summary's history is the last of the governance chain.
+    assert not tests.downstream_task_ids & set(models)
+    assert "dbt.governance_summary_history_run" in tests.upstream_task_ids
+    assert models["dbt.governance_summary_history_run"].upstream_task_ids == {"dbt.governance_summary_run"}
     # Every dbt command runs data tests only: unit tests are CI's (test_dbt_duckdb checks dbt honours it).
     commands = [producer, tests, *models.values()]
     assert all(getattr(task, "env", {}).get("DBT_EXCLUDE_RESOURCE_TYPES") == "unit_test" for task in commands)
