@@ -43,6 +43,16 @@ _ENV_PREFIXES = ("AIRFLOW", "SYNTHGOV_", "OPENLINEAGE")
 # Inherited from the shell that starts the stack, these would let a task reach S3 or the warehouse
 # around the Airflow connections (aws_default, synthgov_warehouse); the stack's processes never get them.
 _AROUND_CONNECTIONS_PREFIXES = ("AWS_", "SYNTHGOV_PG_")
+# A Celery worker killed mid-run takes with it the messages it had received but not started: acked
+# late, they stay in Redis for its visibility timeout (a day), and their task instances stay queued,
+# holding executor slots, until the scheduler requeues them after [scheduler] task_queued_timeout (600 s
+# by default, looked for every 120 s: up to 12 minutes of a stalled nightly). The executor never sends
+# more tasks than the workers have slots, so a healthy queued task starts within seconds; 180 s is
+# margin for a loaded machine. Defaults: `up --set` (Stack's settings) overrides them.
+_QUEUED_RECOVERY = {
+    "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "180",
+    "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "30",
+}
 _AROUND_CONNECTIONS = frozenset({"SYNTHGOV_WAREHOUSE", "SYNTHGOV_S3_ENDPOINT_URL", "SYNTHGOV_DBT_TARGET"})
 
 
@@ -287,7 +297,7 @@ class Stack:
         dbt_project: Path,
     ) -> dict[str, str]:
         metadata = f"postgresql://{pg.user}@{pg.host}:{pg.port}/{AIRFLOW_DB}"
-        stack_env = dict(base)
+        stack_env = _QUEUED_RECOVERY | dict(base)
         stack_env |= {
             "AIRFLOW__CORE__EXECUTOR": EXECUTOR,
             # So a client can ask the REST API which executor runs (no secret is shown).
