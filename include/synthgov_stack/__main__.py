@@ -14,7 +14,7 @@ from types import FrameType
 
 from synthgov import settings
 from synthgov_stack.airflow import run_standalone
-from synthgov_stack.control import serve_requests
+from synthgov_stack.control import Reviver, serve_requests
 from synthgov_stack.postgres import stop_cluster
 from synthgov_stack.processes import stop_pids, stop_processes
 from synthgov_stack.services import StackError
@@ -47,10 +47,12 @@ def up(state_dir: Path, *, marquez: bool, port: int | None, settings: dict[str, 
         info = stack.start()
         print("\n".join(info.addresses()), flush=True)
         print("Ctrl-C (or SIGTERM, or `make stack-down`) stops everything.", flush=True)
+        revive = Reviver(stack, say=lambda line: print(line, flush=True))
         while True:
             time.sleep(1)
             # Faults asked for through control.request (a worker killed, the scheduler restarted, ...).
             serve_requests(stack)
+            revive()
             if stack.leftovers() == []:
                 raise StackError("every process of the stack has exited")
     except KeyboardInterrupt:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ NAMED_ACTIONS = ("kill", "start_again", "restart")
 ACTIONS = (*NAMED_ACTIONS, "stop_postgres", "start_postgres")
 _REQUEST, _REPLY = ".request.json", ".reply.json"
 _POLL_S = 0.5
+REVIVE_RETRY_S = 30.0
 
 
 def request(state_dir: Path, action: str, name: str | None = None, *, timeout: float = 900.0) -> Any:
@@ -70,6 +72,34 @@ def serve_requests(stack: Stack) -> int:
         staged.write_text(json.dumps(answer))
         staged.rename(folder / f"{key}{_REPLY}")
     return len(pending)
+
+
+class Reviver:
+    """Starts again every Airflow process that exited on its own, as a service manager would.
+
+    The dag-processor exits when it loses the metadata database (a PostgreSQL restart) and nothing
+    else brings it back: the DAG files it would parse next would never reach the scheduler. One that
+    does not come up is tried again ``REVIVE_RETRY_S`` later, never in a tight loop.
+    """
+
+    def __init__(self, stack: Stack, say: Callable[[str], None]) -> None:
+        self.stack, self.say = stack, say
+        self._not_before: dict[str, float] = {}
+
+    def __call__(self) -> list[str]:
+        revived = []
+        for name in self.stack.exited():
+            if time.monotonic() < self._not_before.get(name, 0.0):
+                continue
+            self.say(f"{name} exited on its own; starting it again")
+            try:
+                self.stack.start_again(name)
+            except StackError as error:
+                self.say(f"{name} did not start again ({error}); next try in {REVIVE_RETRY_S:.0f} s")
+                self._not_before[name] = time.monotonic() + REVIVE_RETRY_S
+                continue
+            revived.append(name)
+        return revived
 
 
 def _do(stack: Stack, action: str, name: Any) -> Any:

@@ -129,6 +129,9 @@ class Stack:
         self._exit = ExitStack()
         self._airflow: list[Managed] = []
         self._pids: dict[str, int] = {}
+        # Killed on purpose (a fault): left dead until start_again, unlike one that exited on its own.
+        self._held: set[str] = set()
+        self._postgres_stopped = False  # on purpose: what exits meanwhile comes back after start_postgres
         self.info: StackInfo | None = None
 
     def __enter__(self) -> Stack:
@@ -405,13 +408,21 @@ class Stack:
     def kill(self, name: str) -> list[int]:
         """SIGKILL one Airflow process (``worker1``, ``scheduler``, ...) and everything it started; the pids."""
         managed = self._managed(name)
+        self._held.add(name)
         return kill_tree(managed.pid, children=[managed.process])
+
+    def exited(self) -> list[str]:
+        """The Airflow processes that exited on their own (the dag-processor does when PostgreSQL goes away)."""
+        if self._postgres_stopped:
+            return []
+        return [m.name for m in self._airflow if m.process.poll() is not None and m.name not in self._held]
 
     def start_again(self, name: str) -> None:
         """Start an Airflow process that was killed or stopped, as it was started, and wait until it serves."""
         if self._managed(name).process.poll() is None:
             raise StackError(f"{name} still runs (pid {self._managed(name).pid}): stop or kill it first")
         managed = self._spawn_airflow(name)
+        self._held.discard(name)
         assert self.info is not None
         if name.startswith("worker"):
             hostname = celery_hostname(name)
@@ -433,12 +444,14 @@ class Stack:
 
     def stop_postgres(self) -> None:
         """Stop the PostgreSQL cluster (fast shutdown: clients are disconnected); Airflow keeps running."""
+        self._postgres_stopped = True
         stop_cluster(self.state_dir / "postgres")
 
     def start_postgres(self) -> None:
         """Start the same cluster again, on the same port, so every client reconnects to it."""
         assert self.info is not None
         start_cluster(self.state_dir / "postgres", int(self.info.postgres["port"]))
+        self._postgres_stopped = False
 
     # -- stop --------------------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ import yaml
 from synthgov.lake.runs import RunManifest
 from synthgov_stack.postgres import find_bindir
 from synthgov_stack.rest import AirflowAPIError, TaskInstance
+from tests.integration.test_dbt_duckdb import truth_keys
 from tests.integration.test_lineage_replay import Recorder
 from tests.stack.running import NIGHTLY, REPO, RETENTION, RUN_TIMEOUT_S, FinishedRun, RunningStack, run_dag, states
 
@@ -57,8 +58,8 @@ class FaultNight:
     run: FinishedRun
     victim: TaskInstance  # the extract whose worker was killed, as it was then
     other: str  # the hostname of the worker that was not killed
-    created: str  # a Lead made while PostgreSQL was down
-    edited: str  # a Lead made AI-generated while PostgreSQL was down
+    created: str  # a Task made while PostgreSQL was down
+    edited: str  # a Task made AI-generated while PostgreSQL was down
     lineage_posts_before: int
     lineage_posts_after: int
     timings: dict[str, float] = field(default_factory=dict)
@@ -103,17 +104,24 @@ def fault_night(stack: RunningStack) -> Iterator[FaultNight]:
     begin = time.monotonic()
     stack.fault("stop_postgres")
     pg_stopped = time.monotonic() - begin
+    # Tasks: the AI-made object a retention policy covers (ai-task-90d); not one on legal hold.
     created = str(
         stack.org.rest(
             "POST",
-            "sobjects/Lead",
-            json={"LastName": "Fault", "Company": "Restart Ltd", "AI_Generated__c": True, "AI_Tool__c": TOOL},
+            "sobjects/Task",
+            json={"Subject": "Fault: restart follow-up", "AI_Generated__c": True, "AI_Tool__c": TOOL},
         )["id"]
     )
-    (plain,) = stack.org.rest(
-        "GET", "query", params={"q": "SELECT Id FROM Lead WHERE AI_Generated__c = false LIMIT 1"}
-    )["records"]
-    stack.org.rest("PATCH", f"sobjects/Lead/{plain['Id']}", json={"AI_Generated__c": True, "AI_Tool__c": TOOL})
+    truth = stack.org.control("GET", "ground-truth")
+    held = {rid for obj, rid in truth_keys(truth, "legal_hold", heuristic=False) if obj == "Task"}
+    plain = next(
+        r
+        for r in stack.org.rest(
+            "GET", "query", params={"q": "SELECT Id FROM Task WHERE AI_Generated__c = false LIMIT 50"}
+        )["records"]
+        if r["Id"] not in held
+    )
+    stack.org.rest("PATCH", f"sobjects/Task/{plain['Id']}", json={"AI_Generated__c": True, "AI_Tool__c": TOOL})
     restart = time.monotonic()
     stack.fault("start_postgres")
     pg_started = time.monotonic() - restart
@@ -242,8 +250,11 @@ def test_org_changes_made_while_postgresql_was_down_are_in_the_marts(
 ) -> None:
     """PostgreSQL restarted before the nightly (combined with the other faults into one run): it catches up."""
     assert fault_night.run.state == "success", states(fault_night.run)
+    # The dag-processor exits when the metadata database goes away; the stack started it again.
+    health = stack.rest.call("GET", "/monitor/health")
+    assert all(health[part]["status"] == "healthy" for part in ("scheduler", "triggerer", "dag_processor")), health
     ledger = stack.warehouse(
-        "select record_id from marts.provenance_ledger where object_name = 'Lead' and ai_tool = %s", (TOOL,)
+        "select record_id from marts.provenance_ledger where object_name = 'Task' and ai_tool = %s", (TOOL,)
     )
     assert {str(r) for (r,) in ledger} == {fault_night.created, fault_night.edited}, ledger
 
@@ -331,7 +342,7 @@ def test_the_scheduler_restarted_while_retention_waits_for_approval_the_approval
     assert state == "success", tasks
     assert tasks["approve"] == "success" and tasks["apply"] == "success" and tasks["evidence"] == "success", tasks
     purged = {
-        str(r) for (r,) in stack.warehouse("select record_id from raw_salesforce._sg_purged where object_name = 'Lead'")
+        str(r) for (r,) in stack.warehouse("select record_id from raw_salesforce._sg_purged where object_name = 'Task'")
     }
     assert {fault_night.created, fault_night.edited} <= purged, "the approved plan's records were not purged"
     fault_night.timings |= {
