@@ -14,12 +14,12 @@ export AIRFLOW__COSMOS__ENABLE_TELEMETRY ?= False
 export DO_NOT_TRACK ?= 1
 export DBT_SEND_ANONYMOUS_USAGE_STATS ?= False
 
-.PHONY: demo test test-faults lint typecheck bench sandbox airflow stack stack-down dbt-manifest marquez clean help
+.PHONY: demo test test-stack lint typecheck bench sandbox airflow stack stack-down dbt-manifest marquez clean help
 
 help:
 	@echo "make demo        run the demo end to end on embedded defaults"
 	@echo "make test        lint, type-check and run the test suite"
-	@echo "make test-faults the stack's fault tests (long; not part of make test)"
+	@echo "make test-stack  the stack's tests alone: e2e and faults on one shared stack (part of make test)"
 	@echo "make bench       run the benchmarks in tests/bench (slow; not part of make test)"
 	@echo "make sandbox     serve the sandbox org in the foreground"
 	@echo "make airflow     airflow standalone on the project's DAGs, connected to the sandbox org"
@@ -99,12 +99,12 @@ TEST_WORKERS ?= 2
 PYTEST_PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --no-loadscope-reorder)
 
 test: lint typecheck $(DBT_MANIFEST)
-	$(BIN)/pytest $(PYTEST_PARALLEL) --durations=20 -m "not faults"
+	$(BIN)/pytest $(PYTEST_PARALLEL) --durations=20
 
-# The stack's fault tests (a worker killed mid-extract, lineage down, PostgreSQL and the scheduler restarted):
-# three whole DAG runs on one stack, too long for make test on a two-core machine.
-test-faults: $(BIN)/.synced $(DBT_MANIFEST)
-	$(BIN)/pytest -m faults tests/stack/test_stack_faults.py
+# The stack's tests alone (part of make test): one shared stack, the e2e nightly and purge, then the faults
+# (a worker killed mid-extract, lineage down, PostgreSQL and the scheduler restarted), in one process.
+test-stack: $(BIN)/.synced $(DBT_MANIFEST)
+	$(BIN)/pytest tests/stack
 
 bench: $(BIN)/.synced
 	$(BIN)/python -m tests.bench

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -13,6 +14,7 @@ from types import FrameType
 
 from synthgov import settings
 from synthgov_stack.airflow import run_standalone
+from synthgov_stack.control import Reviver, serve_requests
 from synthgov_stack.postgres import stop_cluster
 from synthgov_stack.processes import stop_pids, stop_processes
 from synthgov_stack.services import StackError
@@ -20,6 +22,7 @@ from synthgov_stack.stack import STATE_FILE, Stack
 
 # The supervisor's own clean stop: one grace period for the workers, then the services one by one.
 _SUPERVISOR_STOP_S = 90.0
+_SETTING_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
 
 
 def interrupt_on_signals() -> None:
@@ -35,15 +38,21 @@ def interrupt_on_signals() -> None:
         signal.signal(signum, handle)
 
 
-def up(state_dir: Path, *, marquez: bool, port: int | None) -> int:
+def up(state_dir: Path, *, marquez: bool, port: int | None, settings: dict[str, str] | None = None) -> int:
     interrupt_on_signals()
-    stack = Stack(state_dir, marquez=marquez, airflow_port=port, say=lambda line: print(line, flush=True))
+    stack = Stack(
+        state_dir, marquez=marquez, airflow_port=port, settings=settings, say=lambda line: print(line, flush=True)
+    )
     try:
         info = stack.start()
         print("\n".join(info.addresses()), flush=True)
         print("Ctrl-C (or SIGTERM, or `make stack-down`) stops everything.", flush=True)
+        revive = Reviver(stack, say=lambda line: print(line, flush=True))
         while True:
-            time.sleep(2)
+            time.sleep(1)
+            # Faults asked for through control.request (a worker killed, the scheduler restarted, ...).
+            serve_requests(stack)
+            revive()
             if stack.leftovers() == []:
                 raise StackError("every process of the stack has exited")
     except KeyboardInterrupt:
@@ -83,6 +92,17 @@ def down(state_dir: Path) -> int:
     return 0
 
 
+def setting(text: str) -> tuple[str, str]:
+    """``NAME=VALUE`` of ``up --set``: an environment variable for every process of the stack."""
+    name, sep, value = text.partition("=")
+    if not sep or not _SETTING_NAME.fullmatch(name):
+        raise argparse.ArgumentTypeError(
+            f"--set {text!r}: expected NAME=VALUE with an environment variable's name, "
+            "e.g. AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT=90"
+        )
+    return name, value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m synthgov_stack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -91,6 +111,15 @@ def main(argv: list[str] | None = None) -> int:
         cmd.add_argument("--state-dir", type=Path, default=None, help="default: $SYNTHGOV_HOME/stack")
     commands.choices["up"].add_argument("--no-marquez", action="store_true", help="leave Marquez out")
     commands.choices["up"].add_argument("--airflow-port", type=int, default=None, help="default: a free port")
+    commands.choices["up"].add_argument(
+        "--set",
+        type=setting,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable over the stack's defaults for all its processes (repeatable), "
+        "e.g. a shorter heartbeat timeout or retry delay, or OPENLINEAGE_URL",
+    )
     standalone = commands.add_parser("airflow", help="airflow standalone on the project's DAGs (make airflow)")
     standalone.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
@@ -99,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_standalone(settings.home(), args.port)
     state_dir = (args.state_dir or settings.home() / "stack").resolve()
     if args.command == "up":
-        return up(state_dir, marquez=not args.no_marquez, port=args.airflow_port)
+        return up(state_dir, marquez=not args.no_marquez, port=args.airflow_port, settings=dict(args.set))
     return down(state_dir)
 
 

@@ -43,6 +43,16 @@ _ENV_PREFIXES = ("AIRFLOW", "SYNTHGOV_", "OPENLINEAGE")
 # Inherited from the shell that starts the stack, these would let a task reach S3 or the warehouse
 # around the Airflow connections (aws_default, synthgov_warehouse); the stack's processes never get them.
 _AROUND_CONNECTIONS_PREFIXES = ("AWS_", "SYNTHGOV_PG_")
+# A Celery worker killed mid-run takes with it the messages it had received but not started: acked
+# late, they stay in Redis for its visibility timeout (a day), and their task instances stay queued,
+# holding executor slots, until the scheduler requeues them after [scheduler] task_queued_timeout (600 s
+# by default, looked for every 120 s: up to 12 minutes of a stalled nightly). The executor never sends
+# more tasks than the workers have slots, so a healthy queued task starts within seconds; 180 s is
+# margin for a loaded machine. Defaults: `up --set` (Stack's settings) overrides them.
+_QUEUED_RECOVERY = {
+    "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "180",
+    "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT_CHECK_INTERVAL": "30",
+}
 _AROUND_CONNECTIONS = frozenset({"SYNTHGOV_WAREHOUSE", "SYNTHGOV_S3_ENDPOINT_URL", "SYNTHGOV_DBT_TARGET"})
 
 
@@ -119,6 +129,9 @@ class Stack:
         self._exit = ExitStack()
         self._airflow: list[Managed] = []
         self._pids: dict[str, int] = {}
+        # Killed on purpose (a fault): left dead until start_again, unlike one that exited on its own.
+        self._held: set[str] = set()
+        self._postgres_stopped = False  # on purpose: what exits meanwhile comes back after start_postgres
         self.info: StackInfo | None = None
 
     def __enter__(self) -> Stack:
@@ -287,7 +300,7 @@ class Stack:
         dbt_project: Path,
     ) -> dict[str, str]:
         metadata = f"postgresql://{pg.user}@{pg.host}:{pg.port}/{AIRFLOW_DB}"
-        stack_env = dict(base)
+        stack_env = _QUEUED_RECOVERY | dict(base)
         stack_env |= {
             "AIRFLOW__CORE__EXECUTOR": EXECUTOR,
             # So a client can ask the REST API which executor runs (no secret is shown).
@@ -395,13 +408,21 @@ class Stack:
     def kill(self, name: str) -> list[int]:
         """SIGKILL one Airflow process (``worker1``, ``scheduler``, ...) and everything it started; the pids."""
         managed = self._managed(name)
+        self._held.add(name)
         return kill_tree(managed.pid, children=[managed.process])
+
+    def exited(self) -> list[str]:
+        """The Airflow processes that exited on their own (the dag-processor does when PostgreSQL goes away)."""
+        if self._postgres_stopped:
+            return []
+        return [m.name for m in self._airflow if m.process.poll() is not None and m.name not in self._held]
 
     def start_again(self, name: str) -> None:
         """Start an Airflow process that was killed or stopped, as it was started, and wait until it serves."""
         if self._managed(name).process.poll() is None:
             raise StackError(f"{name} still runs (pid {self._managed(name).pid}): stop or kill it first")
         managed = self._spawn_airflow(name)
+        self._held.discard(name)
         assert self.info is not None
         if name.startswith("worker"):
             hostname = celery_hostname(name)
@@ -423,12 +444,14 @@ class Stack:
 
     def stop_postgres(self) -> None:
         """Stop the PostgreSQL cluster (fast shutdown: clients are disconnected); Airflow keeps running."""
+        self._postgres_stopped = True
         stop_cluster(self.state_dir / "postgres")
 
     def start_postgres(self) -> None:
         """Start the same cluster again, on the same port, so every client reconnects to it."""
         assert self.info is not None
         start_cluster(self.state_dir / "postgres", int(self.info.postgres["port"]))
+        self._postgres_stopped = False
 
     # -- stop --------------------------------------------------------------------------------------
 

@@ -1,12 +1,13 @@
 """End to end on the stack: the nightly and an approved purge on CeleryExecutor, PostgreSQL and S3.
 
-One stack for the module, started as `make stack` starts it (``python -m synthgov_stack up``) with
-neither the test session's nor any AWS_* / SYNTHGOV_PG_* / SYNTHGOV_WAREHOUSE variable: its tasks can
-reach S3 and the warehouse only through the Airflow connections ``aws_default`` and
-``synthgov_warehouse``. Everything is then checked from outside, as an operator or an auditor would:
-Airflow's REST API (runs, task instances and their hostnames, the approval), SQL on the warehouse, the
-S3 API (every object version, Object Lock), the org's REST API and the sandbox's ground truth, and the
-``synthgov`` CLI.
+On the stack tests/stack shares (tests/stack/running.py), started as `make stack` starts it
+(``python -m synthgov_stack up``) with neither the test session's nor any AWS_* / SYNTHGOV_PG_* /
+SYNTHGOV_WAREHOUSE variable: its tasks can reach S3 and the warehouse only through the Airflow
+connections ``aws_default`` and ``synthgov_warehouse``. This module's runs are the stack's first (the
+fault module's come after them, test_stack_faults.py). Everything is then checked from outside, as an
+operator or an auditor would: Airflow's REST API (runs, task instances and their hostnames, the
+approval), SQL on the warehouse, the S3 API (every object version, Object Lock), the org's REST API and
+the sandbox's ground truth, and the ``synthgov`` CLI.
 """
 
 from __future__ import annotations
@@ -15,31 +16,23 @@ import io
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
-import psycopg2
 import pyarrow.parquet as pq
 import pytest
 from botocore.exceptions import ClientError
 
 from synthgov.salesforce.ids import hash_record_id
 from synthgov_airflow.pools import POSTGRES_SLOTS, WAREHOUSE_POOL
-from synthgov_sandbox.process import SandboxProcess
 from synthgov_stack.postgres import find_bindir
-from synthgov_stack.rest import AirflowREST, TaskInstance
-from synthgov_stack.stack import STATE_FILE
 from tests.integration.test_dbt_duckdb import RULE_BASED, precision_recall, truth_keys
 from tests.integration.test_nightly_dag import expected_rows
+from tests.stack.running import NIGHTLY, RETENTION, RUN_TIMEOUT_S, FinishedRun, RunningStack, run_dag, states
 
 TEST_TIMEOUT_S = 7200
 pytestmark = [
@@ -49,131 +42,11 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server: apt-get install redis-server"),
     pytest.mark.skipif(find_bindir() is None, reason="no PostgreSQL server: apt-get install postgresql"),
 ]
-REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 900
-STOP_TIMEOUT_S = 120
-# A nightly takes minutes on an idle two-core machine; CI's may be shared with other jobs.
-RUN_TIMEOUT_S = 3600
 APPROVAL_TIMEOUT_S = 900
-NIGHTLY, RETENTION = "synthgov_nightly", "synthgov_retention"
 # The purge's object: incremental, so the lake holds more than one version of its runs' files.
 PURGED_OBJECT = "Task"
 # Plans never cap below 100 records of an object, so a tool with at most this many is purged whole.
 UNCAPPED = 100
-
-
-@dataclass(frozen=True)
-class RunningStack:
-    state: dict[str, Any]
-    rest: AirflowREST
-    org: SandboxProcess
-    s3: Any  # a boto3 S3 client (boto3 ships no types)
-    seconds_to_healthy: float
-
-    @property
-    def bucket(self) -> str:
-        return str(self.state["s3"]["lake_url"]).removeprefix("s3://").split("/", 1)[0]
-
-    @property
-    def lake_prefix(self) -> str:
-        return str(self.state["s3"]["lake_url"]).removeprefix("s3://").split("/", 1)[1]
-
-    def warehouse(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        pg = self.state["postgres"]
-        dsn = f"host={pg['host']} port={pg['port']} user={pg['user']} dbname={pg['databases']['warehouse']}"
-        with psycopg2.connect(dsn) as con, con.cursor() as cur:
-            # No arguments, no formatting: the marts' SQL has literal % in LIKE patterns.
-            cur.execute(sql, args or None)
-            return list(cur.fetchall())
-
-    def versions(self, prefix: str) -> list[dict[str, Any]]:
-        """Every version (not delete markers) of every object under the lake's ``prefix``."""
-        found: list[dict[str, Any]] = []
-        pages = self.s3.get_paginator("list_object_versions")
-        for page in pages.paginate(Bucket=self.bucket, Prefix=f"{self.lake_prefix}/{prefix}"):
-            found.extend(page.get("Versions", []))
-        return found
-
-
-@dataclass(frozen=True)
-class FinishedRun:
-    run_id: str
-    state: str
-    seconds: float
-    tasks: list[TaskInstance]
-
-
-def _runner_env(home: Path) -> dict[str, str]:
-    # As `make stack` runs from a clean shell: nothing of this session's Airflow or synthgov settings,
-    # and no AWS_* that could carry the lake's credentials around aws_default.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "SYNTHGOV_", "AWS_"))}
-    env["SYNTHGOV_HOME"] = str(home)
-    return env
-
-
-def _log(home: Path) -> str:
-    return (home / "runner.log").read_text(errors="replace")[-6000:]
-
-
-def _org(state: dict[str, Any]) -> SandboxProcess:
-    """A client of the stack's org: SandboxProcess' REST and control calls, on the address the stack printed."""
-    org = SandboxProcess(Path(state["state_dir"]) / "sandbox")
-    org.ready = dict(state["salesforce"])
-    return org
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[RunningStack]:
-    home = Path(tempfile.mkdtemp(prefix="synthgov-e2e-"))
-    home.chmod(0o755)  # as root, PostgreSQL runs as its own OS user and must get into the state dir
-    state_dir = home / "stack"
-    begin = time.monotonic()
-    with (home / "runner.log").open("wb") as out:
-        runner = subprocess.Popen(
-            [sys.executable, "-m", "synthgov_stack", "up", "--state-dir", str(state_dir)],
-            env=_runner_env(home),
-            cwd=REPO,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while not (state_dir / STATE_FILE).exists():
-            assert runner.poll() is None, f"make stack exited ({runner.returncode}):\n{_log(home)}"
-            assert time.monotonic() < deadline, f"the stack was not up within {START_TIMEOUT_S} s:\n{_log(home)}"
-            time.sleep(2)
-        healthy = time.monotonic() - begin
-        print(f"stack up and healthy after {healthy:.0f} s")
-        state = json.loads((state_dir / STATE_FILE).read_text())
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=state["s3"]["endpoint_url"],
-            aws_access_key_id=state["s3"]["access_key"],
-            aws_secret_access_key=state["s3"]["secret_key"],
-            region_name=state["s3"]["region"],
-        )
-        yield RunningStack(state, AirflowREST(state["airflow_url"]), _org(state), s3, healthy)
-    finally:
-        runner.send_signal(signal.SIGTERM)
-        try:
-            runner.wait(STOP_TIMEOUT_S)
-        finally:
-            if runner.poll() is None:
-                runner.kill()
-            shutil.rmtree(home, ignore_errors=True)
-
-
-def _run(stack: RunningStack, dag_id: str, conf: dict[str, Any] | None = None) -> FinishedRun:
-    stack.rest.wait_for_dag(dag_id)
-    stack.rest.unpause(dag_id)
-    begin = time.monotonic()
-    run_id = stack.rest.trigger(dag_id, conf)
-    state = stack.rest.wait_for_run(dag_id, run_id, RUN_TIMEOUT_S)
-    return FinishedRun(run_id, state, time.monotonic() - begin, stack.rest.task_instances(dag_id, run_id))
-
-
-def _states(run: FinishedRun) -> dict[str, str | None]:
-    return {f"{t.task_id}[{t.map_index}]": t.state for t in run.tasks}
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +55,7 @@ def nightly(stack: RunningStack) -> FinishedRun:
     for manifest in stack.org.control("GET", "training-manifests")["manifests"]:
         key = f"{stack.lake_prefix}/training/{manifest['key']}"
         stack.s3.put_object(Bucket=stack.bucket, Key=key, Body=json.dumps(manifest["document"]).encode())
-    run = _run(stack, NIGHTLY)
+    run = run_dag(stack, NIGHTLY)
     print(f"{NIGHTLY} on the stack: {run.state} in {run.seconds:.0f} s")
     return run
 
@@ -190,10 +63,10 @@ def nightly(stack: RunningStack) -> FinishedRun:
 def test_the_nightly_runs_on_both_workers_and_its_marts_match_the_ground_truth(
     stack: RunningStack, nightly: FinishedRun
 ) -> None:
-    assert nightly.state == "success", _states(nightly)
+    assert nightly.state == "success", states(nightly)
 
     extracts = [t for t in nightly.tasks if t.task_id == "extract"]
-    assert len(extracts) > 1 and all(t.map_index >= 0 and t.state == "success" for t in extracts), _states(nightly)
+    assert len(extracts) > 1 and all(t.map_index >= 0 and t.state == "success" for t in extracts), states(nightly)
     ran_on = {t.hostname for t in extracts}
     assert ran_on == set(stack.state["worker_hostnames"]), f"the mapped extracts ran on {ran_on}"
 
@@ -273,7 +146,7 @@ def test_an_approved_purge_removes_the_records_everywhere_and_is_evidenced_in_th
     state = stack.rest.wait_for_run(RETENTION, run_id, RUN_TIMEOUT_S)
     run = FinishedRun(run_id, state, time.monotonic() - begin, stack.rest.task_instances(RETENTION, run_id))
     print(f"{RETENTION} (all_ai, {tool}, approved) on the stack: {run.state} in {run.seconds:.0f} s")
-    assert run.state == "success", _states(run)
+    assert run.state == "success", states(run)
 
     # What synthgov says it purged, in the warehouse's register: the tool's records but those on hold.
     purged = {

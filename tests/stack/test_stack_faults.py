@@ -1,173 +1,71 @@
-"""Faults on the running stack: a worker killed mid-extract, lineage down, PostgreSQL and the scheduler restarted.
+"""Faults on the running stack: PostgreSQL restarted, lineage down, a worker killed, the scheduler restarted.
 
-One stack for the module (fresh lake, warehouse and metadata), the tests in file order: the first
-nightly is the worker-kill one, so its run holds every record of the org. Everything is observed
-through public interfaces: Airflow's REST API, the org's REST API, S3 and SQL on the warehouse.
+On the stack tests/stack shares (tests/stack/running.py), after test_stack_e2e.py's nightly and purge.
+To keep `make test` within its budget, three faults are combined into ONE nightly (``fault_night``):
+before it, PostgreSQL is stopped and started again (the same cluster, on the same port) while the org
+changes; during all of it, the OpenLineage HTTP endpoint is down (the receiver the stack's transport
+posts to is stopped: a closed port); in the middle of an extract, the worker running it is SIGKILLed.
+The fourth fault needs no nightly: the scheduler is restarted while a retention run waits for approval.
+The stack runs with shorter fault settings (running.FAULT_SETTINGS: heartbeat timeout, retry delay).
 
-The stack is started with shorter fault settings (never by editing a DAG): Airflow finds a task whose
-worker died by its heartbeat timeout (300 s by default), and the nightly waits
-``SYNTHGOV_RETRY_DELAY_SECONDS`` (300 by default) before a retry. Lineage goes to the file log and,
-over HTTP, to a loopback port nothing listens on: the OpenLineage endpoint is down for every run.
-(A second replay into a real Marquez adding nothing needs the marquez-api artifact, which this
-machine cannot fetch; the replay's half of it is checked here against a recording receiver.)
+Everything is observed through public interfaces: Airflow's REST API, the org's REST API, S3, SQL on
+the warehouse and the ``synthgov`` CLI. Run alone, the module starts with a plain nightly of its own.
+(That a second replay adds nothing in a real Marquez needs the marquez-api artifact, which this
+machine cannot fetch; the replay's half is checked against a recording receiver.)
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import os
 import shutil
-import tempfile
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import psycopg2
+import pyarrow.parquet as pq
 import pytest
-import requests
 import yaml
 
 from synthgov.lake.runs import RunManifest
-from synthgov.lineage.replay import replay
 from synthgov_stack.postgres import find_bindir
-from synthgov_stack.rest import AirflowAPIError, AirflowREST, TaskInstance
-from synthgov_stack.services import free_port, s3_client
-from synthgov_stack.stack import Stack, StackInfo
+from synthgov_stack.rest import AirflowAPIError, TaskInstance
+from tests.integration.test_dbt_duckdb import truth_keys
 from tests.integration.test_lineage_replay import Recorder
+from tests.stack.running import NIGHTLY, REPO, RETENTION, RUN_TIMEOUT_S, FinishedRun, RunningStack, run_dag, states
 
-# Each test waits for whole DAG runs on a loaded machine (the first also for the stack to start).
-# `faults`: not part of `make test` yet (`make test-faults` runs them): see the module's note in README.
-pytestmark = [pytest.mark.stack, pytest.mark.faults, pytest.mark.timeout(3600)]
-REPO = Path(__file__).resolve().parents[2]
-NIGHTLY, RETENTION = "synthgov_nightly", "synthgov_retention"
-HEARTBEAT_TIMEOUT_S = 30
-RETRY_DELAY_S = 5
-# Generous: two busy cores run the whole stack, and a nightly on it takes minutes.
-RUN_TIMEOUT_S = 2400
+pytestmark = [
+    pytest.mark.stack,
+    pytest.mark.timeout(7200),
+    pytest.mark.skipif(shutil.which("redis-server") is None, reason="no redis-server: apt-get install redis-server"),
+    pytest.mark.skipif(find_bindir() is None, reason="no PostgreSQL server: apt-get install postgresql"),
+]
 WAIT_S = 900
 TOOL = "faultbot"
-TIMINGS: dict[str, dict[str, float]] = {}
+# Every query slowed (the sandbox's latency fault), so an extract still runs when its worker dies.
+QUERY_LATENCY_MS, SLOWED_QUERIES = 3000, 40
+T = TypeVar("T")
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[Stack]:
-    if shutil.which("redis-server") is None:
-        pytest.skip("no redis-server: apt-get install redis-server")
-    if find_bindir() is None:
-        pytest.skip("no PostgreSQL server: apt-get install postgresql")
-    home = Path(tempfile.mkdtemp(prefix="synthgov-faults-"))
-    home.chmod(0o755)  # as root, PostgreSQL runs as its own OS user and must get in
-    settings = {
-        "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(HEARTBEAT_TIMEOUT_S),
-        "SYNTHGOV_RETRY_DELAY_SECONDS": str(RETRY_DELAY_S),
-        # Records the tests add are extracted by the next nightly, not the one after it.
-        "SYNTHGOV_WINDOW_LAG_SECONDS": "1",
-        "OPENLINEAGE_URL": f"http://127.0.0.1:{free_port()}",  # nothing listens there
-    }
-    # As `make stack` starts it: without the test session's Airflow and synthgov settings.
-    with pytest.MonkeyPatch.context() as mp:
-        for name in list(os.environ):
-            if name.startswith(("AIRFLOW", "SYNTHGOV_", "OPENLINEAGE")):
-                mp.delenv(name)
-        running = Stack(home / "stack", marquez=False, settings=settings)
-        running.start()
-    try:
-        yield running
-    finally:
-        running.stop()
-        assert running.leftovers() == []
-        shutil.rmtree(home, ignore_errors=True)
-        print(f"\nfault timings (s): {json.dumps(TIMINGS)}")
+@dataclass
+class FaultNight:
+    run: FinishedRun
+    victim: TaskInstance  # the extract whose worker was killed, as it was then
+    other: str  # the hostname of the worker that was not killed
+    created: str  # a Task made while PostgreSQL was down
+    edited: str  # a Task made AI-generated while PostgreSQL was down
+    lineage_posts_before: int
+    lineage_posts_after: int
+    timings: dict[str, float] = field(default_factory=dict)
 
 
-@pytest.fixture(scope="module")
-def info(stack: Stack) -> StackInfo:
-    assert stack.info is not None
-    return stack.info
-
-
-@pytest.fixture(scope="module")
-def api(info: StackInfo) -> AirflowREST:
-    client = AirflowREST(info.airflow_url)
-    for dag_id in (NIGHTLY, RETENTION):
-        client.wait_for_dag(dag_id)
-    client.unpause(NIGHTLY)
-    return client
-
-
-@pytest.fixture(scope="module")
-def org(info: StackInfo) -> Org:
-    return Org(info.salesforce)
-
-
-class Org:
-    """The sandbox org through its REST API, as the integration user (and its fault controls)."""
-
-    def __init__(self, salesforce: dict[str, str]) -> None:
-        from synthgov_sandbox.engine.schema import API_VERSION
-
-        self.base, self.verify = salesforce["instance_url"], salesforce["ca_bundle"]
-        self.data = f"{self.base}/services/data/v{API_VERSION}"
-        token = requests.post(
-            f"{self.base}/services/oauth2/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": salesforce["client_id"],
-                "client_secret": salesforce["client_secret"],
-            },
-            verify=self.verify,
-            timeout=60,
-        )
-        token.raise_for_status()
-        self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-
-    def call(self, method: str, url: str, **kwargs: Any) -> Any:
-        # verify per request: a session's own is overridden by REQUESTS_CA_BUNDLE in the environment.
-        response = self.session.request(method, url, timeout=120, verify=self.verify, **kwargs)
-        assert response.status_code < 300, f"{method} {url}: {response.status_code} {response.text}"
-        return response.json() if response.content else None
-
-    def query_all(self, soql: str) -> list[dict[str, Any]]:
-        """Every row, deleted ones included (as the extractor's queryAll reads them)."""
-        page = self.call("GET", f"{self.data}/queryAll", params={"q": soql})
-        rows = list(page["records"])
-        while not page["done"]:
-            page = self.call("GET", f"{self.base}{page['nextRecordsUrl']}")
-            rows += page["records"]
-        return rows
-
-    def fault(self, body: dict[str, Any]) -> None:
-        self.call("POST", f"{self.base}/__sandbox__/faults", json=body)
-
-    def clear_faults(self) -> None:
-        self.call("DELETE", f"{self.base}/__sandbox__/faults")
-
-
-def _incremental_objects() -> list[str]:
-    config = yaml.safe_load((REPO / "include" / "config" / "extraction.yml").read_text())
-    return [o["name"] for o in config["objects"] if o.get("mode", "incremental") == "incremental"]
-
-
-def _warehouse(info: StackInfo, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    pg = info.postgres
-    con = psycopg2.connect(host=pg["host"], port=pg["port"], user=pg["user"], dbname=pg["databases"]["warehouse"])
-    try:
-        with con.cursor() as cur:
-            cur.execute(sql, args)
-            return [tuple(row) for row in cur.fetchall()]
-    finally:
-        con.close()
-
-
-def _xcom(api: AirflowREST, run_id: str, task_id: str, key: str) -> Any:
-    return api.call("GET", f"/dags/{NIGHTLY}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}")["value"]
-
-
-def _wait(what: str, check: Any, timeout_s: float = WAIT_S, poll_s: float = 0.5) -> Any:
+def _wait(what: str, check: Callable[[], T | None], timeout_s: float = WAIT_S, poll_s: float = 1.0) -> T:
     deadline = time.monotonic() + timeout_s
     while True:
         found = check()
@@ -177,193 +75,278 @@ def _wait(what: str, check: Any, timeout_s: float = WAIT_S, poll_s: float = 0.5)
         time.sleep(poll_s)
 
 
-def _nightly(api: AirflowREST) -> tuple[str, float]:
-    begin = time.monotonic()
-    run_id = api.trigger(NIGHTLY)
-    state = api.wait_for_run(NIGHTLY, run_id, RUN_TIMEOUT_S)
-    failed = [t for t in api.task_instances(NIGHTLY, run_id) if t.state not in ("success", "skipped")]
-    assert state == "success", f"{run_id}: {state}; {failed}"
-    return run_id, time.monotonic() - begin
-
-
-def test_a_worker_killed_mid_extract_is_retried_on_the_other_and_leaves_no_gap_or_duplicate(
-    stack: Stack, info: StackInfo, api: AirflowREST, org: Org
-) -> None:
-    # Slow every query a little, so an extract is still running when its worker dies.
-    org.fault({"kind": "latency", "ms": 3000, "path": "/query", "count": 40})
-    begin = time.monotonic()
-    run_id = api.trigger(NIGHTLY)
-
-    def running_extract() -> TaskInstance | None:
-        for ti in api.task_instances(NIGHTLY, run_id):
-            if ti.task_id == "extract" and ti.state == "running" and ti.hostname in info.worker_hostnames:
-                return ti
-        return None
-
-    victim: TaskInstance = _wait("an extract running on a worker", running_extract)
-    worker = f"worker{info.worker_hostnames.index(str(victim.hostname)) + 1}"
-    killed_at = time.monotonic()
-    assert stack.kill(worker), f"nothing of {worker} was killed"
-    other = next(h for h in info.worker_hostnames if h != victim.hostname)
-
-    def victim_now() -> TaskInstance:
-        return next(
-            t for t in api.task_instances(NIGHTLY, run_id) if t.task_id == "extract" and t.map_index == victim.map_index
-        )
-
-    _wait("the dead try noticed", lambda: victim_now().state != "running" or victim_now().try_number > 1, poll_s=1)
-    detected_at = time.monotonic()
-    _wait("the retry started", lambda: victim_now().try_number > victim.try_number, poll_s=1)
-    retried_at = time.monotonic()
-    state = api.wait_for_run(NIGHTLY, run_id, RUN_TIMEOUT_S)
-    total = time.monotonic() - begin
-    org.clear_faults()
-    stack.start_again(worker)  # later tests have two workers again
-    TIMINGS["worker_kill"] = {
-        "detect": round(detected_at - killed_at, 1),
-        "retry": round(retried_at - killed_at, 1),
-        "total": round(total, 1),
-    }
-    assert state == "success", [t for t in api.task_instances(NIGHTLY, run_id) if t.state != "success"]
-
-    tries = api.task_tries(NIGHTLY, run_id, "extract", victim.map_index)
-    assert [t["hostname"] for t in tries][:1] == [victim.hostname], tries
-    assert tries[-1]["hostname"] == other and tries[-1]["state"] == "success", tries
-
-    # No gap, no duplicate: every record of each incremental object exactly once in the night's raw
-    # rows, and the lake's manifest names exactly the parts in the run's folder, with their rows and hashes.
-    night = _xcom(api, run_id, "plan", "run_id")
-    s3 = s3_client(info.s3["endpoint_url"])
-    bucket, prefix = info.s3["lake_url"].removeprefix("s3://").split("/", 1)
-    for obj in _incremental_objects():
-        in_org = sorted(r["Id"] for r in org.query_all(f"SELECT Id FROM {obj}"))
-        raw = [
-            row[0]
-            for row in _warehouse(
-                info, f'SELECT "Id" FROM raw_salesforce.{obj.lower()} WHERE _sg_run_id = %s', (night,)
-            )
-        ]
-        assert sorted(raw) == in_org, f"{obj}: {len(raw)} raw rows ({len(set(raw))} ids), {len(in_org)} in the org"
-        listing = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/raw/salesforce/{obj}/")
-        keys = sorted(
-            o["Key"].removeprefix(f"{prefix}/") for o in listing.get("Contents", []) if f"/run_id={night}/" in o["Key"]
-        )
-        (manifest_key,) = [k for k in keys if k.endswith("manifest.json")]
-        manifest = RunManifest.from_bytes(
-            s3.get_object(Bucket=bucket, Key=f"{prefix}/{manifest_key}")["Body"].read(), manifest_key
-        )
-        assert sorted(p.key for p in manifest.files) == [k for k in keys if k != manifest_key], obj
-        assert manifest.rows == len(raw), obj
-        for part in manifest.files:
-            body = s3.get_object(Bucket=bucket, Key=f"{prefix}/{part.key}")["Body"].read()
-            assert hashlib.sha256(body).hexdigest() == part.sha256, part.key
+def _query_all(stack: RunningStack, soql: str) -> list[dict[str, Any]]:
+    """Every row, deleted ones included (as the extractor's queryAll reads them)."""
+    page = stack.org.rest("GET", "queryAll", params={"q": soql})
+    rows = list(page["records"])
+    while not page["done"]:
+        page = stack.org.rest("GET", page["nextRecordsUrl"].split("/services/data/", 1)[1].split("/", 1)[1])
+        rows += page["records"]
+    return rows
 
 
 @pytest.fixture(scope="module")
-def built(api: AirflowREST) -> str:
-    """A successful nightly's run id: the last one so far (the tests before made it), else a new one."""
-    done = api.call("GET", f"/dags/{NIGHTLY}/dagRuns", params={"state": "success", "order_by": "-end_date"})
-    if done["dag_runs"]:
-        return str(done["dag_runs"][0]["dag_run_id"])
-    return _nightly(api)[0]
+def fault_night(stack: RunningStack) -> Iterator[FaultNight]:
+    """The one nightly with three faults (see the module's docstring); its timings printed at the end."""
+    rest = stack.rest
+    done = rest.call("GET", f"/dags/{NIGHTLY}/dagRuns", params={"state": "success"})["dag_runs"]
+    if not done:  # this module alone: the fault nightly is an incremental one after a first, plain nightly
+        assert run_dag(stack, NIGHTLY).state == "success"
+    # Retention runs only when a test triggers one: the nightly's asset events would start it too.
+    rest.call("PATCH", f"/dags/{RETENTION}", json={"is_paused": True})
+
+    # Lineage down for the whole run: the transport's endpoint is a closed port from here on.
+    before = len(stack.lineage.posts)
+    stack.lineage.shutdown()
+    stack.lineage.server_close()
+
+    # PostgreSQL stopped; the org changes meanwhile; the same cluster started again.
+    begin = time.monotonic()
+    stack.fault("stop_postgres")
+    pg_stopped = time.monotonic() - begin
+    # Tasks: the AI-made object a retention policy covers (ai-task-90d); not one on legal hold.
+    created = str(
+        stack.org.rest(
+            "POST",
+            "sobjects/Task",
+            json={"Subject": "Fault: restart follow-up", "AI_Generated__c": True, "AI_Tool__c": TOOL},
+        )["id"]
+    )
+    truth = stack.org.control("GET", "ground-truth")
+    held = {rid for obj, rid in truth_keys(truth, "legal_hold", heuristic=False) if obj == "Task"}
+    plain = next(
+        r
+        for r in stack.org.rest(
+            "GET", "query", params={"q": "SELECT Id FROM Task WHERE AI_Generated__c = false LIMIT 50"}
+        )["records"]
+        if r["Id"] not in held
+    )
+    stack.org.rest("PATCH", f"sobjects/Task/{plain['Id']}", json={"AI_Generated__c": True, "AI_Tool__c": TOOL})
+    restart = time.monotonic()
+    stack.fault("start_postgres")
+    pg_started = time.monotonic() - restart
+    time.sleep(2)  # past the extraction window's lag (SYNTHGOV_WINDOW_LAG_SECONDS=1)
+
+    stack.org.control(
+        "POST", "faults", {"kind": "latency", "ms": QUERY_LATENCY_MS, "path": "/query"} | {"count": SLOWED_QUERIES}
+    )
+    hostnames = list(stack.state["worker_hostnames"])
+    begin = time.monotonic()
+    run_id = rest.trigger(NIGHTLY)
+
+    def running_extract() -> TaskInstance | None:
+        for ti in rest.task_instances(NIGHTLY, run_id):
+            if ti.task_id == "extract" and ti.state == "running" and ti.hostname in hostnames:
+                return ti
+        return None
+
+    victim = _wait("an extract running on a worker", running_extract, poll_s=0.5)
+    worker = f"worker{hostnames.index(str(victim.hostname)) + 1}"
+    killed_at = time.monotonic()
+    assert stack.fault("kill", worker), f"nothing of {worker} was killed"
+
+    def victim_now() -> TaskInstance:
+        return next(
+            t
+            for t in rest.task_instances(NIGHTLY, run_id)
+            if t.task_id == "extract" and t.map_index == victim.map_index
+        )
+
+    _wait("the dead try noticed", lambda: victim_now().state != "running" or victim_now().try_number > 1)
+    detected_at = time.monotonic()
+    _wait(
+        "the retry running",
+        lambda: (now := victim_now()).try_number > victim.try_number and now.state in ("running", "success"),
+    )
+    retried_at = time.monotonic()
+    # As a process supervisor (systemd, Kubernetes) would: the dead worker comes back, after its
+    # task's retry went to the other one.
+    stack.fault("start_again", worker)
+    state = rest.wait_for_run(NIGHTLY, run_id, RUN_TIMEOUT_S)
+    total = time.monotonic() - begin
+    stack.org.control("DELETE", "faults")
+    night = FaultNight(
+        run=FinishedRun(run_id, state, total, rest.task_instances(NIGHTLY, run_id)),
+        victim=victim,
+        other=next(h for h in hostnames if h != victim.hostname),
+        created=created,
+        edited=str(plain["Id"]),
+        lineage_posts_before=before,
+        lineage_posts_after=len(stack.lineage.posts),
+        timings={
+            "postgres_stop": round(pg_stopped, 1),
+            "postgres_start": round(pg_started, 1),
+            "kill_detected": round(detected_at - killed_at, 1),
+            "kill_retry_running": round(retried_at - killed_at, 1),
+            "fault_nightly_total": round(total, 1),
+        },
+    )
+    yield night
+    print(f"\nfault timings (s): {json.dumps(night.timings)}")
 
 
-def test_a_run_with_the_lineage_endpoint_down_succeeds_and_replay_sends_its_events_later(
-    info: StackInfo, api: AirflowREST, built: str
+def test_the_fault_nightly_succeeds_and_the_killed_extract_succeeded_on_the_other_worker(
+    stack: RunningStack, fault_night: FaultNight
 ) -> None:
-    assert api.run(NIGHTLY, built)["state"] == "success"
-    log = Path(info.lineage_log)
-    events = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    jobs = {e["job"]["name"] for e in events}
-    # The run's task events are in the file log although the HTTP endpoint never answered.
-    for task in ("synthgov_nightly.plan", "synthgov_nightly.load", "synthgov_nightly.report"):
-        assert task in jobs, f"{task} not in {log}"
-    of_run = [e for e in events if json.dumps(e.get("run", {}).get("facets", {})).find(built) >= 0]
-    assert of_run, f"no event of {built} in {log}"
+    """Worker SIGKILLed mid-extract (combined with the other faults into one nightly, for make test's budget)."""
+    assert fault_night.run.state == "success", states(fault_night.run)
+    tries = stack.rest.task_tries(NIGHTLY, fault_night.run.run_id, "extract", fault_night.victim.map_index)
+    assert [t["hostname"] for t in tries][:1] == [fault_night.victim.hostname], tries
+    assert tries[-1]["hostname"] == fault_night.other and tries[-1]["state"] == "success", tries
+    assert {t["hostname"] for t in tries} == set(stack.state["worker_hostnames"]), tries
 
-    def sent(recorder: Recorder) -> list[tuple[str, str, str]]:
-        return [(b["run"]["runId"], b["eventType"], b["eventTime"]) for _, _, b in recorder.posts]
+
+def _incremental_objects() -> list[str]:
+    config = yaml.safe_load((REPO / "include" / "config" / "extraction.yml").read_text())
+    return [o["name"] for o in config["objects"] if o.get("mode", "incremental") == "incremental"]
+
+
+def _night(stack: RunningStack, run_id: str) -> str:
+    """synthgov's run id of an Airflow nightly (the plan task's XCom)."""
+    path = f"/dags/{NIGHTLY}/dagRuns/{run_id}/taskInstances/plan/xcomEntries/run_id"
+    return str(stack.rest.call("GET", path)["value"])
+
+
+def test_the_fault_nightly_leaves_no_gap_and_no_duplicate_in_the_lake_and_the_warehouse(
+    stack: RunningStack, fault_night: FaultNight
+) -> None:
+    """Worker SIGKILLed mid-extract: the night's raw rows and lake parts, each record once, none missing."""
+    assert fault_night.run.state == "success", states(fault_night.run)
+    night = _night(stack, fault_night.run.run_id)
+    purged = {str(r) for (r,) in stack.warehouse("select record_id from raw_salesforce._sg_purged")}
+    for obj in _incremental_objects():
+        table = f'raw_salesforce."{obj.lower()}"'
+        of_night = [str(r) for (r,) in stack.warehouse(f'select "Id" from {table} where _sg_run_id = %s', (night,))]
+        assert len(of_night) == len(set(of_night)), f"{obj}: a record twice in the night {night}"
+        loaded = {str(r) for (r,) in stack.warehouse(f'select distinct "Id" from {table}')}
+        in_org = {str(r["Id"]) for r in _query_all(stack, f"SELECT Id FROM {obj}")}
+        assert in_org - purged <= loaded, f"{obj}: {sorted(in_org - purged - loaded)[:5]} never loaded"
+
+        # The lake: the run's manifest names exactly the parts in its folder, their rows and hashes, and
+        # those parts hold exactly the night's raw rows.
+        prefix = f"{stack.lake_prefix}/raw/salesforce/{obj}/"
+        listing = stack.s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix=prefix)
+        keys = sorted(
+            o["Key"].removeprefix(f"{stack.lake_prefix}/")
+            for page in listing
+            for o in page.get("Contents", [])
+            if f"/run_id={night}/" in o["Key"]
+        )
+        (manifest_key,) = [k for k in keys if k.endswith("manifest.json")]
+        body = stack.s3.get_object(Bucket=stack.bucket, Key=f"{stack.lake_prefix}/{manifest_key}")["Body"].read()
+        manifest = RunManifest.from_bytes(body, manifest_key)
+        assert sorted(p.key for p in manifest.files) == [k for k in keys if k != manifest_key], obj
+        assert manifest.rows == len(of_night), obj
+        in_parts: list[str] = []
+        for part in manifest.files:
+            data = stack.s3.get_object(Bucket=stack.bucket, Key=f"{stack.lake_prefix}/{part.key}")["Body"].read()
+            assert hashlib.sha256(data).hexdigest() == part.sha256, part.key
+            in_parts += [str(v) for v in pq.read_table(io.BytesIO(data), columns=["Id"]).column("Id").to_pylist()]
+        assert sorted(in_parts) == sorted(of_night), obj
+
+
+def test_org_changes_made_while_postgresql_was_down_are_in_the_marts(
+    stack: RunningStack, fault_night: FaultNight
+) -> None:
+    """PostgreSQL restarted before the nightly (combined with the other faults into one run): it catches up."""
+    assert fault_night.run.state == "success", states(fault_night.run)
+    # The dag-processor exits when the metadata database goes away; the stack started it again.
+    health = stack.rest.call("GET", "/monitor/health")
+    assert all(health[part]["status"] == "healthy" for part in ("scheduler", "triggerer", "dag_processor")), health
+    ledger = stack.warehouse(
+        "select record_id from marts.provenance_ledger where object_name = 'Task' and ai_tool = %s", (TOOL,)
+    )
+    assert {str(r) for (r,) in ledger} == {fault_night.created, fault_night.edited}, ledger
+
+
+def _run_events(log: Path, run_id: str) -> list[dict[str, Any]]:
+    events = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return [e for e in events if run_id in json.dumps(e.get("run", {}).get("facets", {}))]
+
+
+def _replay(stack: RunningStack, url: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "synthgov"), "lineage", "replay", "--url", url]
+        + ["--log", stack.state["lineage_log"]],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_lineage_down_for_the_run_the_events_are_in_the_file_log_and_a_replay_sends_them_once(
+    stack: RunningStack, fault_night: FaultNight
+) -> None:
+    """The lineage endpoint down for the whole fault nightly (combined with the other faults into one run)."""
+    assert fault_night.run.state == "success", states(fault_night.run)
+    assert fault_night.lineage_posts_before > 0, "the endpoint received the earlier runs' events while it was up"
+    assert fault_night.lineage_posts_after == fault_night.lineage_posts_before, "an event reached a stopped endpoint"
+    log = Path(stack.state["lineage_log"])
+    of_run = _run_events(log, fault_night.run.run_id)
+    jobs = {e["job"]["name"] for e in of_run}
+    for task in ("synthgov_nightly.plan", "synthgov_nightly.extract", "synthgov_nightly.load"):
+        assert task in jobs, f"{task} of {fault_night.run.run_id} not in {log}: {sorted(jobs)}"
+
+    def key(event: dict[str, Any]) -> tuple[str, str, str]:
+        return (event["run"]["runId"], event["eventType"], event["eventTime"])
 
     first, second = Recorder([]), Recorder([])
     for server in (first, second):
         threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         begin = time.monotonic()
-        once = replay(log, first.url)
-        replayed_s = time.monotonic() - begin
-        again = replay(log, second.url)
+        once = _replay(stack, first.url)
+        fault_night.timings["lineage_replay"] = round(time.monotonic() - begin, 1)
+        again = _replay(stack, second.url)
     finally:
         for server in (first, second):
             server.shutdown()
             server.server_close()
-    assert once.ok and once.sent >= len(events), once.refused[:5]
-    assert {(e["run"]["runId"], e["eventType"], e["eventTime"]) for e in events} <= set(sent(first))
-    # The replay module's idempotence: the same events under the same run ids and event times, so a
-    # backend keyed by run id (Marquez) has nothing new from the second replay.
-    assert again.ok and set(sent(second)) == set(sent(first))
-    assert len(sent(first)) == len(set(sent(first))), "the log holds an event twice"
-    TIMINGS["lineage_down"] = {"events": float(len(events)), "replay": round(replayed_s, 1)}
-
-
-def test_postgresql_restarted_between_nightlies_the_next_one_catches_up(
-    stack: Stack, info: StackInfo, api: AirflowREST, org: Org, built: str
-) -> None:
-    begin = time.monotonic()
-    stack.stop_postgres()
-    stopped_s = time.monotonic() - begin
-    # The org changes while the database is down: one new AI-made lead, one lead edited to be AI-made.
-    created = org.call(
-        "POST",
-        f"{org.data}/sobjects/Lead",
-        json={"LastName": "Fault", "Company": "Restart Ltd", "AI_Generated__c": True, "AI_Tool__c": TOOL},
-    )["id"]
-    (plain,) = org.query_all("SELECT Id FROM Lead WHERE AI_Generated__c = false AND IsDeleted = false LIMIT 1")
-    org.call("PATCH", f"{org.data}/sobjects/Lead/{plain['Id']}", json={"AI_Generated__c": True, "AI_Tool__c": TOOL})
-    restart = time.monotonic()
-    stack.start_postgres()
-    started_s = time.monotonic() - restart
-    time.sleep(2)  # past the extraction window's lag (SYNTHGOV_WINDOW_LAG_SECONDS=1)
-
-    _, nightly_s = _nightly(api)
-    ledger = _warehouse(
-        info,
-        "SELECT record_id FROM marts.provenance_ledger WHERE object_name = 'Lead' AND ai_tool = %s",
-        (TOOL,),
-    )
-    assert {row[0] for row in ledger} >= {created, plain["Id"]}, ledger
-    TIMINGS["postgres_restart"] = {
-        "stop": round(stopped_s, 1),
-        "start": round(started_s, 1),
-        "next_nightly": round(nightly_s, 1),
-    }
+    assert once.returncode == 0, once.stderr[-2000:]
+    sent = [key(body) for _, _, body in first.posts]
+    assert {key(e) for e in of_run} <= set(sent), "the run's events were not all replayed"
+    assert len(sent) == len(set(sent)), "the log holds an event twice"
+    # Idempotent: the second replay sends the same events under the same run ids and event times, so
+    # a backend keyed by run id (Marquez) gets nothing new from it.
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert [key(body) for _, _, body in second.posts] == sent
 
 
 def test_the_scheduler_restarted_while_retention_waits_for_approval_the_approval_still_works(
-    stack: Stack, api: AirflowREST, built: str
+    stack: RunningStack, fault_night: FaultNight
 ) -> None:
-    # Only the run this test triggers: the nightlies' asset events would queue scheduled runs too.
-    try:
-        api.call("DELETE", f"/dags/{RETENTION}/assets/queuedEvents")
-    except AirflowAPIError as none_queued:  # 404: nothing was queued
+    """A retention run (no nightly): the scheduler restarted while it waits for a person's approval."""
+    rest = stack.rest
+    try:  # only the run this test triggers: the nightlies' asset events queued scheduled ones
+        rest.call("DELETE", f"/dags/{RETENTION}/assets/queuedEvents")
+    except AirflowAPIError as none_queued:
         assert "HTTP 404" in str(none_queued), none_queued
-    api.unpause(RETENTION)
+    rest.unpause(RETENTION)
     conf = {"dry_run": False, "reason": "FAULT-4: scheduler restart", "scope": "all_ai", "tools": [TOOL]}
     begin = time.monotonic()
-    run_id = api.trigger(RETENTION, conf)
-    approval = api.wait_for_approval(RETENTION, run_id, WAIT_S)
+    run_id = rest.trigger(RETENTION, conf)
+    approval = rest.wait_for_approval(RETENTION, run_id, WAIT_S)
     waiting_s = time.monotonic() - begin
 
     restart = time.monotonic()
-    stack.restart("scheduler")
+    stack.fault("restart", "scheduler")
     restarted_s = time.monotonic() - restart
-    answered = api.respond(RETENTION, run_id, approval["task_instance"]["task_id"], "Approve")
-    assert answered["chosen_options"] == ["Approve"], answered
-    state = api.wait_for_run(RETENTION, run_id, RUN_TIMEOUT_S)
-    tasks = {t.task_id: t.state for t in api.task_instances(RETENTION, run_id)}
+    assert rest.run(RETENTION, run_id)["state"] == "running"
+    task = approval["task_instance"]
+    option = next(o for o in approval["options"] if o.lower() == "approve")
+    answered = rest.respond(RETENTION, run_id, task["task_id"], option, map_index=task["map_index"])
+    assert answered["chosen_options"] == [option], answered
+    state = rest.wait_for_run(RETENTION, run_id, RUN_TIMEOUT_S)
+    tasks = {t.task_id: t.state for t in rest.task_instances(RETENTION, run_id)}
     assert state == "success", tasks
     assert tasks["approve"] == "success" and tasks["apply"] == "success" and tasks["evidence"] == "success", tasks
-    TIMINGS["scheduler_restart"] = {
-        "until_approval": round(waiting_s, 1),
-        "restart": round(restarted_s, 1),
-        "total": round(time.monotonic() - begin, 1),
+    purged = {
+        str(r) for (r,) in stack.warehouse("select record_id from raw_salesforce._sg_purged where object_name = 'Task'")
+    }
+    assert {fault_night.created, fault_night.edited} <= purged, "the approved plan's records were not purged"
+    fault_night.timings |= {
+        "retention_until_approval": round(waiting_s, 1),
+        "scheduler_restart": round(restarted_s, 1),
+        "retention_total": round(time.monotonic() - begin, 1),
     }
