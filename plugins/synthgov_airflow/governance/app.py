@@ -9,6 +9,7 @@ list is paged in the database. The JSON routes under ``/api`` return the same nu
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -91,20 +92,13 @@ def create_app() -> FastAPI:
     def control_findings(
         control: str,
         request: Request,
-        object_name: str = "",
-        severity: str = "",
-        ai_tool: str = "",
-        ai_model: str = "",
-        since: str = "",
-        until: str = "",
-        page: Annotated[int, Query(ge=1)] = 1,
-        size: Annotated[int, Query(ge=1, le=marts.MAX_PAGE_SIZE)] = marts.PAGE_SIZE,
-        after: str = "",
+        where: Annotated[FindingFilter, Depends(_filter)],
+        paging: Annotated[Paging, Depends(_paging)],
     ) -> HTMLResponse:
-        where = _filter(object_name, severity, ai_tool, ai_model, since, until)
+        page = paging.page
         warehouse = sources.warehouse()
         with warehouse:
-            found = marts.findings(warehouse, control, where, page=page, size=size, after=after)
+            found = marts.findings(warehouse, control, where, page=page, size=paging.size, after=paging.after)
             options = marts.finding_options(warehouse, control)
         query = {k: v for k, v in request.query_params.items() if k not in ("page", "after") and v}
         return _render(
@@ -113,8 +107,8 @@ def create_app() -> FastAPI:
             found=found,
             options=options,
             where=where,
-            since=since,
-            until=until,
+            since=request.query_params.get("since", ""),
+            until=request.query_params.get("until", ""),
             org=sources.org_url(),
             page_link=lambda n: f"?{urlencode({**query, 'page': n})}",
             next_link=f"?{urlencode({**query, 'page': page + 1, 'after': found.next_cursor})}"
@@ -125,19 +119,11 @@ def create_app() -> FastAPI:
     @app.get("/api/controls/{control}/findings")
     def findings_api(
         control: str,
-        object_name: str = "",
-        severity: str = "",
-        ai_tool: str = "",
-        ai_model: str = "",
-        since: str = "",
-        until: str = "",
-        page: Annotated[int, Query(ge=1)] = 1,
-        size: Annotated[int, Query(ge=1, le=marts.MAX_PAGE_SIZE)] = marts.PAGE_SIZE,
-        after: str = "",
+        where: Annotated[FindingFilter, Depends(_filter)],
+        paging: Annotated[Paging, Depends(_paging)],
     ) -> dict[str, Any]:
-        where = _filter(object_name, severity, ai_tool, ai_model, since, until)
         with sources.warehouse() as warehouse:
-            found = marts.findings(warehouse, control, where, page=page, size=size, after=after)
+            found = marts.findings(warehouse, control, where, page=paging.page, size=paging.size, after=paging.after)
         org = sources.org_url()
         rows = [{**r, "org_link": f"{org}/{r['entity_id']}" if org else None} for r in found.rows]
         return {
@@ -214,7 +200,26 @@ def create_app() -> FastAPI:
     return app
 
 
-def _filter(object_name: str, severity: str, ai_tool: str, ai_model: str, since: str, until: str) -> FindingFilter:
+@dataclass(frozen=True)
+class Paging:
+    page: int
+    size: int
+    after: str  # the keyset cursor a page's "next" link carries; empty: by page number
+
+
+def _paging(
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=marts.MAX_PAGE_SIZE)] = marts.PAGE_SIZE,
+    after: str = "",
+) -> Paging:
+    """The paging query parameters of every findings route (a FastAPI dependency)."""
+    return Paging(page=page, size=size, after=after)
+
+
+def _filter(
+    object_name: str = "", severity: str = "", ai_tool: str = "", ai_model: str = "", since: str = "", until: str = ""
+) -> FindingFilter:
+    """The filter query parameters of every findings route (a FastAPI dependency); bad dates are a 400."""
     return FindingFilter(
         object_name=object_name.strip(),
         severity=severity.strip(),
