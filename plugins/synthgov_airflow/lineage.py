@@ -35,12 +35,16 @@ TRANSPORT_ENV = "AIRFLOW__OPENLINEAGE__TRANSPORT"
 NAMESPACE_ENV = "AIRFLOW__OPENLINEAGE__NAMESPACE"
 IN_THREAD_ENV = "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD"
 POLICY_ENV = "AIRFLOW__OPENLINEAGE__EMISSION_POLICY"
-# Human-in-the-loop operators (the retention DAG's ApprovalOperator) defer while they wait and resume
-# under the same try, so the provider would send their run a second START: their task events are off.
-# They read and write no data; the approver is on the purge receipt.
+# Human-in-the-loop operators (Airflow's, and the retention DAG's RetentionApprovalOperator built on its
+# ApprovalOperator) defer while they wait and resume under the same try, so the provider would send their
+# run a second START: their task events are off. They read and write no data; the approver is on the
+# purge receipt (and a rejection in the ledger).
 HITL_POLICY = [
     {
-        "scope": {"operator": r"airflow\.providers\.standard\.operators\.hitl\..*"},
+        "scope": {
+            "operator": r"airflow\.providers\.standard\.operators\.hitl\..*"
+            r"|synthgov_airflow\.operators\.retention\.steps\.RetentionApprovalOperator"
+        },
         "match_mode": "regex",
         "controls": {"emit_task_events": False},
     }

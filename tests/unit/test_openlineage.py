@@ -138,8 +138,13 @@ def test_approval_tasks_send_no_task_events(monkeypatch: pytest.MonkeyPatch) -> 
     from airflow.sdk import BaseOperator
 
     monkeypatch.setenv(POLICY_ENV, json.dumps(HITL_POLICY))
+    from synthgov_airflow.operators.retention.steps import RetentionApprovalOperator
+
     approve = ApprovalOperator(task_id="approve", subject="s")
     assert resolve_task_emission_policy(approve, "d", "approve").emit is False
+    # The retention DAG's own, which keeps the answer for the ledger, defers the same way.
+    retention_approve = RetentionApprovalOperator(task_id="retention_approve", subject="s")
+    assert resolve_task_emission_policy(retention_approve, "d", "retention_approve").emit is False
     assert resolve_task_emission_policy(BaseOperator(task_id="other"), "d", "other").emit is True
 
 
