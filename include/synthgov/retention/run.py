@@ -232,30 +232,35 @@ def evidence_entry(
 ) -> dict[str, Any]:
     """The ledger entry of one run: what, why, on whose approval, per-record outcomes by hashed id."""
     request = plan.manifest["request"]
+    entry = _plan_entry("retention.purge", plan, airflow_run)
+    entry["counts"] |= {f"outcome_{k}": v for k, v in sorted(result.counts.items())}
+    return entry | {
+        "approver": approver,
+        "approval_required": plan.manifest["approval"]["required"],
+        "record_ids_requested": len(request.get("record_ids") or []),
+        "api_calls": result.api_calls,
+        "outcomes": [_outcome(rid, o) for rid, o in sorted(result.outcomes.items())],
+        "stores": dict(stores or {}),
+        "verification": dict(verification) if verification is not None else None,
+    }
+
+
+def _plan_entry(kind: str, plan: Plan, airflow_run: Mapping[str, str] | None) -> dict[str, Any]:
+    """What every ledger entry of a plan says, applied or rejected: the plan, its request and its counts."""
+    request = plan.manifest["request"]
+    counts = plan.manifest["counts"]
     return {
-        "kind": "retention.purge",
+        "kind": kind,
         "plan_id": plan.plan_id,
         "plan_sha256": plan.sha256,
         "run_kind": request["run_kind"],
         "reason": request.get("reason"),
         "requested_by": request.get("requested_by"),
-        "approver": approver,
-        "approval_required": plan.manifest["approval"]["required"],
         "approval_why": plan.manifest["approval"]["why"],
         "policies": plan.manifest["policies"],
         "filters": {k: request[k] for k in ("policy_ids", "objects", "tools", "models", "scope", "max_records")},
-        "record_ids_requested": len(request.get("record_ids") or []),
         "as_of": plan.manifest["as_of"],
-        "counts": {
-            "planned": plan.manifest["counts"]["planned"],
-            "skipped_at_plan": plan.manifest["counts"]["skipped"],
-            "deferred": plan.manifest["counts"]["deferred"],
-            **{f"outcome_{k}": v for k, v in sorted(result.counts.items())},
-        },
-        "api_calls": result.api_calls,
-        "outcomes": [_outcome(rid, o) for rid, o in sorted(result.outcomes.items())],
-        "stores": dict(stores or {}),
-        "verification": dict(verification) if verification is not None else None,
+        "counts": {"planned": counts["planned"], "skipped_at_plan": counts["skipped"], "deferred": counts["deferred"]},
         "airflow": dict(airflow_run or {}),
     }
 
@@ -269,30 +274,12 @@ def rejection_entry(
     airflow_run: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The ledger entry of a plan a person rejected: who, why and what would have gone (nothing was changed)."""
-    request = plan.manifest["request"]
-    counts = plan.manifest["counts"]
-    return {
-        "kind": "retention.rejected",
-        "plan_id": plan.plan_id,
-        "plan_sha256": plan.sha256,
-        "run_kind": request["run_kind"],
-        "reason": request.get("reason"),
-        "requested_by": request.get("requested_by"),
+    return _plan_entry("retention.rejected", plan, airflow_run) | {
         "rejected_by": rejected_by,
         # The approver's own words; the ledger keeps "no reason given" rather than nothing.
         "rejection_reason": (comment or "").strip() or None,
         "responded_at": responded_at,
-        "approval_why": plan.manifest["approval"]["why"],
-        "policies": plan.manifest["policies"],
-        "filters": {k: request[k] for k in ("policy_ids", "objects", "tools", "models", "scope", "max_records")},
-        "as_of": plan.manifest["as_of"],
-        "counts": {
-            "planned": counts["planned"],
-            "skipped_at_plan": counts["skipped"],
-            "deferred": counts["deferred"],
-        },
         "outcomes": [],
-        "airflow": dict(airflow_run or {}),
     }
 
 
