@@ -81,6 +81,10 @@ def airflow_env(
             "SYNTHGOV_HOME": str(synthgov_home),
         }
     )
+    # Cosmos keeps dbt's partial-parse state here; its default (/tmp/cosmos) is shared by every Airflow
+    # and test on the machine, whose profiles differ, so each would make dbt parse anew. One set by the
+    # user wins.
+    env.setdefault("AIRFLOW__COSMOS__CACHE_DIR", str(synthgov_home / "cosmos"))
     env.update(openlineage_env(synthgov_home, env))
     airflow_home.mkdir(parents=True, exist_ok=True)
     (airflow_home / "passwords.json").write_text(json.dumps({ADMIN_USER: ADMIN_PASSWORD}))

@@ -313,9 +313,6 @@ class Stack:
             # (endpoint, keys, region) is: aws_default, so the tasks prove they use it.
             "SYNTHGOV_LAKE_URL": f"s3://{services.LAKE_BUCKET}/{LAKE_PREFIX}",
             "SYNTHGOV_DBT_PROJECT": str(dbt_project),
-            # Cosmos keeps dbt's partial-parse state here; its default (/tmp/cosmos) is shared by every
-            # Airflow and test on the machine, whose profiles differ, so each would make dbt parse anew.
-            "AIRFLOW__COSMOS__CACHE_DIR": str(self.state_dir / "cosmos"),
         }
         if marquez_url:
             stack_env["OPENLINEAGE_URL"] = marquez_url

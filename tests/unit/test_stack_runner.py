@@ -30,6 +30,15 @@ def test_parallelism_is_twice_the_cores_capped_and_shared_by_the_workers(
     assert (size.parallelism, size.worker_concurrency) == (parallelism, per_worker)
 
 
+@pytest.mark.parametrize("given", [None, "/srv/cosmos-cache"])
+def test_cosmos_caches_under_the_home_unless_the_user_chose_a_place(tmp_path: Path, given: str | None) -> None:
+    # Cosmos's default, /tmp/cosmos, is shared by every Airflow on the machine: `make airflow` and the
+    # stack each keep their own, so another profile's partial parse never makes dbt parse anew.
+    base = {} if given is None else {"AIRFLOW__COSMOS__CACHE_DIR": given}
+    env = af.airflow_env(base, airflow_home=tmp_path / "af", synthgov_home=tmp_path, port=8080, size=af.sizing(2, 1))
+    assert env["AIRFLOW__COSMOS__CACHE_DIR"] == (given or str(tmp_path / "cosmos"))
+
+
 def test_the_pool_is_the_one_the_operators_use() -> None:
     assert af.WAREHOUSE_POOL == WAREHOUSE_POOL
 
